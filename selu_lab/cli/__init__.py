@@ -1,0 +1,44 @@
+"""The headless CLI: `python -m selu_lab COMMAND …`, one sub-module per experiment.
+
+Each sub-module exposes ``register(subparsers)`` and sets ``func`` on its
+parser; ``func(args)`` returns an exit status. Commands call the same
+``selu_lab`` functions as the app.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+from selu_lab.cli.common import Parser, UsageError
+
+# sub-modules of selu_lab.cli that register commands
+COMMAND_MODULES = ("activation", "selfnorm", "train", "depth")
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="python -m selu_lab",
+                    description="ELU/SELU lab: run every experiment of the app headless.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"selu_lab.cli.{name}")
+        except ModuleNotFoundError as exc:  # a command module not written yet
+            if exc.name != f"selu_lab.cli.{name}":
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except UsageError as exc:
+        sys.stderr.write(f"{parser.prog} {args.command}: error: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return 130
