@@ -133,7 +133,8 @@ class Activation:
         if n == "leaky_relu":
             return np.where(x > 0, 1.0, self.alpha)
         if n == "gelu":
-            return ndtr(x) + x * np.exp(-0.5 * x * x) / _SQRT_2PI
+            xc = np.clip(x, -40.0, 40.0)  # beyond ±40 the density term is exactly 0
+            return ndtr(x) + xc * np.exp(-0.5 * xc * xc) / _SQRT_2PI
         if n == "silu":
             s = _sigmoid(x)
             return s * (1.0 + x * (1.0 - s))

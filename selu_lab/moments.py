@@ -7,6 +7,7 @@ terms are computed in log space so that large σ neither overflows nor warns.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -62,7 +63,7 @@ def _elu_family(act: Activation, mu: float, sigma: float) -> tuple[float, float]
 
 
 def _leaky(slope: float, mu: float, sigma: float) -> tuple[float, float]:
-    p, m1, m2 = _positive_part(mu, sigma)
+    _p, m1, m2 = _positive_part(mu, sigma)
     neg1 = mu - m1  # E[z·1{z≤0}]
     neg2 = mu * mu + sigma * sigma - m2
     return m1 + slope * neg1, m2 + slope * slope * neg2
@@ -81,7 +82,7 @@ def _quadrature(act: Activation, mu: float, sigma: float) -> tuple[float, float]
         if -40.0 < cross < 40.0:
             pts.insert(1, cross)
         total = 0.0
-        for lo, hi in zip(pts[:-1], pts[1:], strict=False):
+        for lo, hi in itertools.pairwise(pts):
             val, _ = integrate.quad(integrand, lo, hi, epsabs=1e-14, epsrel=1e-13, limit=200)
             total += val
         return total

@@ -1,0 +1,171 @@
+"""Shareable links: every tab setting is a widget bound to a URL query parameter.
+
+Each tab declares its settings as ``Setting``s (key, default, allowed values)
+and builds its widgets with the helpers below, which pass
+``bind="query-params"`` so that Streamlit mirrors the value into the URL.
+Options with ``labels`` appear in the URL by label (Streamlit writes the
+formatted label there). Streamlit silently drops bad URL values; ``check_url`` runs first on a
+session's first run and turns unknown, malformed or out-of-range values into
+a visible notice (the widget then starts from its default).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import streamlit as st
+
+NOTICE_KEY = "_links_notices"
+CHECKED_KEY = "_links_checked"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One URL-mirrored widget value and what the URL may say about it."""
+
+    key: str
+    default: Any
+    kind: str  # "float" | "int" | "range" | "choice" | "multi" | "bool" | "text"
+    lo: float | None = None
+    hi: float | None = None
+    options: tuple[Any, ...] = field(default_factory=tuple)
+    labels: tuple[str, ...] = field(default_factory=tuple)  # shown instead of options (and in the URL)
+
+    def label_of(self, value: Any) -> str:
+        """Display label of an option; Streamlit writes this label into the URL."""
+        return self.labels[self.options.index(value)] if self.labels else str(value)
+
+    def _url_values(self) -> list[str]:
+        return [self.label_of(o) for o in self.options]
+
+    def describe(self) -> str:
+        """What values are allowed, for the notice."""
+        if self.kind in ("float", "int"):
+            return f"a number in [{self.lo:g}, {self.hi:g}]"
+        if self.kind == "range":
+            return f"two increasing numbers in [{self.lo:g}, {self.hi:g}]"
+        if self.kind == "choice":
+            return "one of " + ", ".join(self._url_values())
+        if self.kind == "multi":
+            return "values from " + ", ".join(self._url_values())
+        if self.kind == "bool":
+            return "true or false"
+        return "text"
+
+    def accepts(self, raw: list[str]) -> bool:
+        """Whether the URL's raw values are valid for this setting."""
+        if self.kind == "multi":
+            return all(v in self._url_values() for v in raw)
+        if self.kind == "range":
+            try:
+                lo, hi = (float(v) for v in raw)
+            except ValueError:
+                return False
+            return self.lo <= lo < hi <= self.hi
+        if len(raw) != 1:
+            return False
+        text = raw[0]
+        if self.kind == "float":
+            try:
+                value = float(text)
+            except ValueError:
+                return False
+            return math.isfinite(value) and self.lo <= value <= self.hi
+        if self.kind == "int":
+            try:
+                value = int(text)
+            except ValueError:
+                return False
+            return self.lo <= value <= self.hi
+        if self.kind == "choice":
+            return text in self._url_values()
+        if self.kind == "bool":
+            return text.lower() in ("true", "false")
+        return len(text) <= 200
+
+
+def check_url(settings: Iterable[Setting], extra_keys: Sequence[str] = ()) -> None:
+    """On a session's first run, record a notice for every URL value that will be ignored."""
+    if st.session_state.get(CHECKED_KEY):
+        return
+    st.session_state[CHECKED_KEY] = True
+    known = {s.key: s for s in settings}
+    notices = []
+    for key in st.query_params:
+        raw = st.query_params.get_all(key)
+        if key in extra_keys:
+            continue
+        if key not in known:
+            notices.append(f"unknown setting `{key}` ignored")
+        elif not known[key].accepts(raw):
+            shown = ", ".join(raw)[:40]
+            notices.append(f"`{key}={shown}` is not {known[key].describe()}; "
+                           f"using the default ({_fmt(known[key], known[key].default)})")
+    if notices:
+        st.session_state[NOTICE_KEY] = notices
+
+
+def show_notices() -> None:
+    """A dismissible warning listing the ignored link values, if any."""
+    notices = st.session_state.get(NOTICE_KEY)
+    if not notices:
+        return
+    with st.container(border=True):
+        st.warning("This link contained settings that could not be used:\n\n"
+                   + "\n".join(f"- {n}" for n in notices))
+        if st.button("Dismiss", key="_links_dismiss"):
+            del st.session_state[NOTICE_KEY]
+            st.rerun()
+
+
+def _fmt(s: Setting, value: Any) -> str:
+    if s.kind == "multi":
+        return ", ".join(s.label_of(v) for v in value) or "none"
+    if s.kind == "choice":
+        return s.label_of(value)
+    if isinstance(value, tuple):
+        return " to ".join(f"{v:g}" for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _with_labels(s: Setting, kwargs: dict[str, Any]) -> dict[str, Any]:
+    if s.labels and "format_func" not in kwargs:
+        kwargs["format_func"] = s.label_of
+    return kwargs
+
+
+def slider(s: Setting, label: str, **kwargs: Any) -> Any:
+    """A slider bound to the URL."""
+    return st.slider(label, s.lo, s.hi, value=s.default, key=s.key, bind="query-params", **kwargs)
+
+
+def number(s: Setting, label: str, **kwargs: Any) -> Any:
+    """A number input bound to the URL."""
+    return st.number_input(label, s.lo, s.hi, value=s.default, key=s.key, bind="query-params",
+                           **kwargs)
+
+
+def select(s: Setting, label: str, **kwargs: Any) -> Any:
+    """A selectbox bound to the URL."""
+    return st.selectbox(label, s.options, index=s.options.index(s.default), key=s.key,
+                        bind="query-params", **_with_labels(s, kwargs))
+
+
+def radio(s: Setting, label: str, **kwargs: Any) -> Any:
+    """Radio buttons bound to the URL."""
+    return st.radio(label, s.options, index=s.options.index(s.default), key=s.key,
+                    bind="query-params", **_with_labels(s, kwargs))
+
+
+def multiselect(s: Setting, label: str, **kwargs: Any) -> list[Any]:
+    """A multiselect bound to the URL (repeated query parameters)."""
+    return st.multiselect(label, s.options, default=list(s.default), key=s.key,
+                          bind="query-params", **_with_labels(s, kwargs))
+
+
+def toggle(s: Setting, label: str, **kwargs: Any) -> bool:
+    """A toggle bound to the URL."""
+    return st.toggle(label, value=s.default, key=s.key, bind="query-params", **kwargs)

@@ -1,0 +1,62 @@
+"""Altair charts of the Activations tab: f(x) and f′(x), linked by one hover."""
+
+from __future__ import annotations
+
+import warnings
+
+import altair as alt
+import pandas as pd
+
+from selu_lab.activations import COLORS
+
+
+def color_scale(frame: pd.DataFrame) -> alt.Scale:
+    """Each function keeps its registry colour (same in every tab)."""
+    pairs = frame[["function", "name"]].drop_duplicates()
+    return alt.Scale(domain=list(pairs["function"]), range=[COLORS[n] for n in pairs["name"]])
+
+
+def activation_charts(curves: pd.DataFrame, height: int = 320) -> alt.VConcatChart | alt.HConcatChart:
+    """f(x) beside f′(x); hovering either shows x, f(x), f′(x) for every function in both."""
+    hover = alt.selection_point(fields=["x"], nearest=True, on="pointerover", empty=False,
+                                clear="pointerout", name="hover")
+    color = alt.Color("function:N", scale=color_scale(curves),
+                      legend=alt.Legend(title=None, orient="bottom", direction="horizontal"))
+    tooltip = [alt.Tooltip("function:N", title="function"),
+               alt.Tooltip("x:Q", format=".3f"),
+               alt.Tooltip("value:Q", title="f(x)", format=".4f"),
+               alt.Tooltip("derivative:Q", title="f′(x)", format=".4f")]
+    base = alt.Chart(curves).encode(x=alt.X("x:Q", title="x"), color=color)
+
+    def panel(field: str, title: str) -> alt.LayerChart:
+        y = alt.Y(f"{field}:Q", title=title)
+        lines = base.mark_line(strokeWidth=2.5).encode(y=y)
+        points = base.mark_point(filled=True, size=70).encode(
+            y=y, opacity=alt.condition(hover, alt.value(1.0), alt.value(0.0)), tooltip=tooltip)
+        rule = base.mark_rule(color="#888", strokeDash=[4, 3]).encode(
+            x="x:Q", color=alt.value("#888")).transform_filter(hover)
+        zero = alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(color="#bbb").encode(y="y:Q")
+        return alt.layer(zero, lines, points, rule).properties(title=title, height=height)
+
+    with warnings.catch_warnings():
+        # Altair notes that the shared hover is defined once for both panels: that is the intent
+        warnings.filterwarnings("ignore", message="Automatically deduplicated selection")
+        return alt.hconcat(panel("value", "f(x)"), panel("derivative", "f′(x)")).add_params(
+            hover).resolve_scale(color="shared")
+
+
+def moments_chart(facts: pd.DataFrame, height: int = 260) -> alt.LayerChart:
+    """Where z ~ N(0, 1) lands: (E[f(z)], Var[f(z)]) per function, with the target (0, 1) marked."""
+    target = pd.DataFrame({"mean": [0.0], "var": [1.0], "label": ["target: mean 0, var 1"]})
+    color = alt.Color("function:N", scale=color_scale(facts), legend=None)
+    points = alt.Chart(facts).mark_point(filled=True, size=160).encode(
+        x=alt.X("mean_N01:Q", title="E[f(z)] for z ~ N(0, 1)"),
+        y=alt.Y("var_N01:Q", title="Var[f(z)] for z ~ N(0, 1)"),
+        color=color,
+        tooltip=[alt.Tooltip("function:N"), alt.Tooltip("mean_N01:Q", title="mean", format=".6f"),
+                 alt.Tooltip("var_N01:Q", title="variance", format=".6f")])
+    labels = points.mark_text(align="left", dx=10, fontSize=13).encode(text="function:N")
+    cross = alt.Chart(target).mark_point(shape="cross", size=500, color="black", strokeWidth=2).encode(
+        x="mean:Q", y="var:Q", tooltip=["label:N"])
+    return alt.layer(cross, points, labels).properties(
+        height=height, title="Where N(0, 1) lands after one activation")
