@@ -92,7 +92,7 @@ def render() -> None:
     acts = _parameter_controls(selected)
     x_min, x_max = links.slider(X_RANGE, "x range", step=0.5)
     tup = tuple(acts.values())
-    st.altair_chart(activation_charts(_curves(tup, x_min, x_max)), width="stretch")
+    st.vega_lite_chart(activation_charts(_curves(tup, x_min, x_max)), width="stretch")
     st.caption("Hover either chart to read x, f(x) and f′(x) of every function. "
                "Derivatives are closed forms; at a kink the chart shows the left derivative.")
 
@@ -111,7 +111,7 @@ def render() -> None:
     else:
         st.warning("None of the selected functions maps N(0, 1) to mean 0, variance 1 "
                    "(SELU with the paper's α, λ does).")
-    st.altair_chart(moments_chart(facts), width="stretch")
+    st.vega_lite_chart(moments_chart(facts), width="stretch")
 
     st.markdown("#### ELU vs SELU")
     guide.render_comparison()

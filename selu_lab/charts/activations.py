@@ -8,19 +8,40 @@ import altair as alt
 import pandas as pd
 
 from selu_lab.activations import COLORS
+from selu_lab.charts import cached_template, placeholder, with_data
 
 
-def color_scale(frame: pd.DataFrame) -> alt.Scale:
-    """Each function keeps its registry colour (same in every tab)."""
+def functions_of(frame: pd.DataFrame) -> tuple[tuple[str, str], ...]:
+    """(label, registry name) of each function in ``frame``, in order of appearance."""
     pairs = frame[["function", "name"]].drop_duplicates()
-    return alt.Scale(domain=list(pairs["function"]), range=[COLORS[n] for n in pairs["name"]])
+    return tuple(zip(pairs["function"], pairs["name"], strict=True))
 
 
-def activation_charts(curves: pd.DataFrame, height: int = 320) -> alt.VConcatChart | alt.HConcatChart:
-    """f(x) beside f′(x); hovering either shows x, f(x), f′(x) for every function in both."""
+def color_scale(names: tuple[str, ...]) -> alt.Scale:
+    """Each function keeps its registry colour (same in every tab); labels are filled in later."""
+    return alt.Scale(domain=[placeholder(i) for i in range(len(names))], range=[COLORS[n] for n in names])
+
+
+def activation_charts(curves: pd.DataFrame, height: int = 320) -> dict:
+    """f(x) beside f′(x) as a Vega-Lite spec; hovering either shows x, f(x), f′(x) in both."""
+    functions = functions_of(curves)
+    return with_data(_activation_template(tuple(n for _, n in functions), height), {"curves": curves},
+                     tuple(f for f, _ in functions))
+
+
+def moments_chart(facts: pd.DataFrame, height: int = 260) -> dict:
+    """Where z ~ N(0, 1) lands: (E[f(z)], Var[f(z)]) per function, with the target (0, 1) marked."""
+    functions = functions_of(facts)
+    return with_data(_moments_template(tuple(n for _, n in functions), height), {"facts": facts},
+                     tuple(f for f, _ in functions))
+
+
+@cached_template
+def _activation_template(functions: tuple[str, ...], height: int) -> alt.HConcatChart:
+    curves = alt.NamedData("curves")
     hover = alt.selection_point(fields=["x"], nearest=True, on="pointerover", empty=False,
                                 clear="pointerout", name="hover")
-    color = alt.Color("function:N", scale=color_scale(curves),
+    color = alt.Color("function:N", scale=color_scale(functions),
                       legend=alt.Legend(title=None, orient="bottom", direction="horizontal"))
     tooltip = [alt.Tooltip("function:N", title="function"),
                alt.Tooltip("x:Q", format=".3f"),
@@ -45,10 +66,11 @@ def activation_charts(curves: pd.DataFrame, height: int = 320) -> alt.VConcatCha
             hover).resolve_scale(color="shared")
 
 
-def moments_chart(facts: pd.DataFrame, height: int = 260) -> alt.LayerChart:
-    """Where z ~ N(0, 1) lands: (E[f(z)], Var[f(z)]) per function, with the target (0, 1) marked."""
+@cached_template
+def _moments_template(functions: tuple[str, ...], height: int) -> alt.LayerChart:
+    facts = alt.NamedData("facts")
     target = pd.DataFrame({"mean": [0.0], "var": [1.0], "label": ["target: mean 0, var 1"]})
-    color = alt.Color("function:N", scale=color_scale(facts), legend=None)
+    color = alt.Color("function:N", scale=color_scale(functions), legend=None)
     points = alt.Chart(facts).mark_point(filled=True, size=160).encode(
         x=alt.X("mean_N01:Q", title="E[f(z)] for z ~ N(0, 1)"),
         y=alt.Y("var_N01:Q", title="Var[f(z)] for z ~ N(0, 1)"),
