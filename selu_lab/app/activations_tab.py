@@ -74,11 +74,12 @@ def _facts_table(facts: pd.DataFrame, mu: float, sigma: float) -> None:
         "f′(0⁺)": facts["derivative_right_at_0"],
         f"E[f(z)], z~N({mu:g}, {sigma:g}²)": facts["mean"],
         "Var[f(z)]": facts["var"],
-        "N(0,1) → mean 0, var 1?": ["✅ yes" if ok else "❌ no" for ok in facts["maps_N01_to_N01"]],
+        "keeps N(0,1) at mean 0, var 1": facts["maps_N01_to_N01"],
     })
-    st.dataframe(shown, hide_index=True, width="stretch",
-                 column_config={c: st.column_config.NumberColumn(format="%.6f")
-                                for c in shown.columns if shown[c].dtype.kind == "f"})
+    config = {c: st.column_config.NumberColumn(format="%.6f")
+              for c in shown.columns if shown[c].dtype.kind == "f"}
+    config["keeps N(0,1) at mean 0, var 1"] = st.column_config.CheckboxColumn()
+    st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
 
 
 def render() -> None:
@@ -105,13 +106,18 @@ def render() -> None:
     facts = _facts(tup, mu, sigma)
     _facts_table(facts, mu, sigma)
     keepers = facts.loc[facts["maps_N01_to_N01"], "function"].tolist()
-    if keepers:
-        st.success(f"Only {', '.join(keepers)} maps z ~ N(0, 1) to mean 0 and variance 1: "
-                   "the fixed point that makes deep SELU networks self-normalising.")
-    else:
-        st.warning("None of the selected functions maps N(0, 1) to mean 0, variance 1 "
-                   "(SELU with the paper's α, λ does).")
-    st.vega_lite_chart(moments_chart(facts), width="stretch")
+    left, right = st.columns([3, 2], vertical_alignment="center")
+    with left:
+        st.vega_lite_chart(moments_chart(facts), width="stretch")
+    with right:
+        if keepers:
+            st.success(f"Only {', '.join(keepers)} maps z ~ N(0, 1) to mean 0 and variance 1: "
+                       "the fixed point that makes deep SELU networks self-normalising.")
+        else:
+            st.warning("None of the selected functions maps N(0, 1) to mean 0, variance 1 "
+                       "(SELU with the paper's α, λ does).")
+        st.caption("The other functions move the mean away from 0 or shrink the variance, "
+                   "so each further layer drifts further from the target.")
 
     st.markdown("#### ELU vs SELU")
     guide.render_comparison()

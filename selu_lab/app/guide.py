@@ -60,7 +60,7 @@ Try the claims yourself in the **Self-normalisation** and **Depth study** tabs.
 
 def render_comparison() -> None:
     """The side-by-side ELU/SELU table."""
-    st.dataframe(COMPARISON, hide_index=True, width="stretch")
+    st.table(COMPARISON.set_index(""))
 
 
 def render() -> None:

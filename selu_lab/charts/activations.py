@@ -29,7 +29,7 @@ def activation_charts(curves: pd.DataFrame, height: int = 320) -> dict:
                      tuple(f for f, _ in functions))
 
 
-def moments_chart(facts: pd.DataFrame, height: int = 260) -> dict:
+def moments_chart(facts: pd.DataFrame, height: int = 320) -> dict:
     """Where z ~ N(0, 1) lands: (E[f(z)], Var[f(z)]) per function, with the target (0, 1) marked."""
     functions = functions_of(facts)
     return with_data(_moments_template(tuple(n for _, n in functions), height), {"facts": facts},
@@ -57,7 +57,7 @@ def _activation_template(functions: tuple[str, ...], height: int) -> alt.HConcat
         rule = base.mark_rule(color="#888", strokeDash=[4, 3]).encode(
             x="x:Q", color=alt.value("#888")).transform_filter(hover)
         zero = alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(color="#bbb").encode(y="y:Q")
-        return alt.layer(zero, lines, points, rule).properties(title=title, height=height)
+        return alt.layer(zero, lines, points, rule).properties(title=title, height=height, width=520)
 
     with warnings.catch_warnings():
         # Altair notes that the shared hover is defined once for both panels: that is the intent
@@ -72,8 +72,10 @@ def _moments_template(functions: tuple[str, ...], height: int) -> alt.LayerChart
     target = pd.DataFrame({"mean": [0.0], "var": [1.0], "label": ["target: mean 0, var 1"]})
     color = alt.Color("function:N", scale=color_scale(functions), legend=None)
     points = alt.Chart(facts).mark_point(filled=True, size=160).encode(
-        x=alt.X("mean_N01:Q", title="E[f(z)] for z ~ N(0, 1)"),
-        y=alt.Y("var_N01:Q", title="Var[f(z)] for z ~ N(0, 1)"),
+        x=alt.X("mean_N01:Q", title="E[f(z)] for z ~ N(0, 1)",
+                scale=alt.Scale(domain=[-0.1, 0.5], clamp=True)),
+        y=alt.Y("var_N01:Q", title="Var[f(z)] for z ~ N(0, 1)",
+                scale=alt.Scale(domain=[0.0, 1.3], clamp=True)),
         color=color,
         tooltip=[alt.Tooltip("function:N"), alt.Tooltip("mean_N01:Q", title="mean", format=".6f"),
                  alt.Tooltip("var_N01:Q", title="variance", format=".6f")])
@@ -81,4 +83,4 @@ def _moments_template(functions: tuple[str, ...], height: int) -> alt.LayerChart
     cross = alt.Chart(target).mark_point(shape="cross", size=500, color="black", strokeWidth=2).encode(
         x="mean:Q", y="var:Q", tooltip=["label:N"])
     return alt.layer(cross, points, labels).properties(
-        height=height, title="Where N(0, 1) lands after one activation")
+        height=height, width="container", title="Where N(0, 1) lands after one activation (+ = target)")
