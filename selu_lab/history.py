@@ -188,12 +188,7 @@ class Run:
         confusion = getattr(result, "confusion", None)
         if confusion is not None:
             self.confusion = np.asarray(_as_list(confusion), dtype=np.int64)
-        indices = _first_attr(result, "misclassified_indices", "misclassified_index", "misclassified")
-        preds = _first_attr(result, "misclassified_preds", "misclassified_predictions", "misclassified_pred")
-        labels = _first_attr(result, "misclassified_labels", "misclassified_targets", "misclassified_label")
-        if indices is not None and preds is not None and labels is not None:
-            self.misclassified = pd.DataFrame({"index": _as_list(indices), "pred": _as_list(preds),
-                                               "label": _as_list(labels)}).astype("int64")
+        self.misclassified = _misclassified_frame(result)
 
     # --- reading ------------------------------------------------------------
     @property
@@ -298,12 +293,27 @@ def _epoch_row(ev: Any, batches_per_epoch: int | None) -> dict[str, float]:
             "images_per_s": float(ev.images_per_s)}
 
 
-def _first_attr(obj: Any, *names: str) -> Any:
-    for name in names:
-        value = getattr(obj, name, None)
-        if value is not None:
-            return value
-    return None
+def _misclassified_frame(result: Any) -> pd.DataFrame | None:
+    """index, pred, label (and confidence) of the misclassified test images, if the result has them.
+
+    Reads ``result.misclassified`` (with ``indices``, ``preds``, ``labels``, optional
+    ``confidence``) or flat ``misclassified_indices`` / ``_preds`` / ``_labels`` attributes.
+    """
+    mis = getattr(result, "misclassified", None)
+    if mis is not None and hasattr(mis, "indices"):
+        parts = {"index": mis.indices, "pred": mis.preds, "label": mis.labels}
+        confidence = getattr(mis, "confidence", None)
+    else:
+        parts = {name: getattr(result, f"misclassified_{attr}", None)
+                 for name, attr in (("index", "indices"), ("pred", "preds"), ("label", "labels"))}
+        confidence = None
+    if any(v is None for v in parts.values()):
+        return None
+    frame = pd.DataFrame({k: _as_list(v) for k, v in parts.items()}, columns=["index", "pred", "label"])
+    frame = frame.astype("int64")
+    if confidence is not None and len(_as_list(confidence)) == len(frame):
+        frame["confidence"] = np.asarray(_as_list(confidence), dtype=np.float64)
+    return frame
 
 
 def _as_list(value: Any) -> list[Any]:

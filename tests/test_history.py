@@ -179,10 +179,10 @@ def test_history_add_select_table_delete():
     assert empty.table().empty and empty.loss_frame().empty and empty.epoch_frame().empty
 
 
-def _spec(chart) -> dict:
-    spec = chart.to_dict()
-    json.dumps(spec)
-    return spec
+def _json(spec: dict) -> str:
+    text = json.dumps(spec, allow_nan=False)
+    assert spec["datasets"]
+    return text
 
 
 def test_charts_build_valid_specs():
@@ -191,20 +191,46 @@ def test_charts_build_valid_specs():
     h.add(make_run("b", "elu"))
     run = h.get("a")
     run.finish("finished", "", Result("finished"))
-    live = _spec(charts.live_chart(run.loss_frame(), run.epoch_frame(), total_epochs=3))
-    text = json.dumps(live)
-    assert "#d62728" in text  # SELU's registry colour
-    assert "opacity" in text and "tooltip" in text
+    live = _json(charts.live_chart(run.loss_frame(), run.epoch_frame(), "selu", total_epochs=3))
+    assert "#d62728" in live  # SELU's registry colour
+    assert "opacity" in live and "tooltip" in live and "independent" in live
     ref = history.reference_frame((0.2154, 0.0901, 0.0602, 0.0453, 0.0351))
-    overlay = json.dumps(_spec(charts.overlay_chart(h.loss_frame(), h.epoch_frame(), ref)))
-    assert "#1f77b4" in overlay and "assignment reference" in overlay
-    _spec(charts.overlay_chart(h.loss_frame(), h.epoch_frame(), None))
-    _spec(charts.confusion_chart(run.confusion_frame()))
-    _spec(charts.per_class_chart(run.per_class_frame()))
+    loss_spec, acc_spec = charts.overlay_charts(h.loss_frame(), h.epoch_frame(), ref)
+    overlay = _json(loss_spec)
+    assert "#1f77b4" in overlay and "assignment reference" in overlay and "0.2154" in overlay
+    _json(acc_spec)
+    no_ref, _ = charts.overlay_charts(h.loss_frame(), h.epoch_frame(), None)
+    assert "assignment reference" not in _json(no_ref)
+    assert '"count": 10' in _json(charts.confusion_chart(run.confusion_frame()))
+    _json(charts.per_class_chart(run.per_class_frame()))
 
 
-def test_live_chart_before_the_first_epoch():
+def test_live_chart_before_the_first_epoch_and_with_nan_accuracy():
     run = make_run(upto=5)
-    _spec(charts.live_chart(run.loss_frame(), run.epoch_frame(), total_epochs=3))
+    _json(charts.live_chart(run.loss_frame(), run.epoch_frame(), "selu", total_epochs=3))
     empty = Run("x", "x", {"activation": "relu"})
-    _spec(charts.live_chart(empty.loss_frame(), empty.epoch_frame(), total_epochs=1))
+    spec = charts.live_chart(empty.loss_frame(), empty.epoch_frame(), "relu", total_epochs=1)
+    assert spec["datasets"]["loss"] == []
+    done = make_run()
+    done.finish("finished", "", Result("finished", per_class_accuracy=[float("nan")] + [0.9] * 9))
+    _json(charts.per_class_chart(done.per_class_frame()))
+
+
+def test_misclassified_from_a_result_object():
+    @dataclass
+    class Mis:
+        indices: np.ndarray
+        preds: np.ndarray
+        labels: np.ndarray
+        confidence: np.ndarray
+
+    @dataclass
+    class Res:
+        status: str = "finished"
+        misclassified: Mis = field(default_factory=lambda: Mis(np.array([7, 9]), np.array([1, 2]),
+                                                               np.array([3, 4]), np.array([0.9, 0.6])))
+
+    run = make_run()
+    run.finish("finished", "", Res())
+    assert run.misclassified.to_dict("list") == {"index": [7, 9], "pred": [1, 2], "label": [3, 4],
+                                                 "confidence": [0.9, 0.6]}

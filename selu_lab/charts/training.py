@@ -175,7 +175,8 @@ def _overlay_accuracy_template(names: tuple[str, ...], max_epoch: int | None, he
     tooltip = [alt.Tooltip("run:N"), alt.Tooltip("epoch:Q", format="d"),
                alt.Tooltip("test_accuracy:Q", title="test accuracy", format=".2%"),
                alt.Tooltip("test_loss:Q", title="test loss", format=".4f")]
-    layers: list = [base.mark_line(strokeWidth=2), base.mark_point(filled=True, size=60).encode(tooltip=tooltip)]
+    layers: list = [base.mark_line(strokeWidth=2),
+                    base.mark_point(filled=True, size=60).encode(tooltip=tooltip)]
     rules = _epoch_rules(max_epoch)
     if rules is not None:
         layers.insert(0, rules)
