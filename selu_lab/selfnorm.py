@@ -1,0 +1,589 @@
+"""The deep dense stack experiment: random inputs through ``depth`` square layers.
+
+Per layer it records the pooled mean and variance of the layer's output (after
+dropout, i.e. what the next layer sees), the fraction of units in negative
+saturation, and ‖∂L/∂W‖_F from one backward pass. Everything is computed on the
+fly:
+
+- Memory of the statistics pass is one layer: two batch×width buffers, one
+  scratch buffer and the current weight matrix. Layer l's weights are drawn from
+  a generator seeded by (seed, l) only, so they can be regenerated at will and are
+  shared by every configuration with the same seed and width (only the standard
+  matrix is drawn; each init multiplies it by its own standard deviation inside
+  the matmul). A small byte-capped cache keeps recently drawn matrices.
+- The gradient pass reuses the same forward: the first ``grad_batch`` rows of
+  each layer's pre-activation are kept (depth × grad_batch × width floats), the
+  rest is discarded. ``grad_batch`` is chosen automatically to fit a memory
+  budget; at sizes where even 16 rows would not fit the pass is switched off.
+- The loss is L = Σ_b ⟨x_L[b], r_b⟩ / √B with r_b ~ N(0, I): a random readout
+  whose gradient norm does not depend on the gradient batch B in expectation, so
+  a smaller gradient batch gives the same curve, only noisier.
+
+Negative saturation (column ``neg_saturation``): for SELU/ELU/CELU the fraction
+of outputs within 10 % of the negative floor, f(z) < −0.9·λα (z < −ln 10 for
+SELU/ELU; there f′ is below a tenth of its value at 0⁻); for ReLU the fraction of
+zero outputs (z ≤ 0, no gradient); for tanh the fraction with tanh(z) < −0.9;
+NaN for Leaky ReLU, GELU and SiLU, which have no saturating negative floor.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+import torch
+
+from selu_lab import theory
+from selu_lab.activations import SELU_ALPHA, SELU_SCALE, Activation, get_activation
+from selu_lab.inits import INITS, check_init, weight_variance
+
+DEPTH_RANGE = (1, 200)
+WIDTH_RANGE = (8, 2048)
+BATCH_RANGE = (64, 8192)
+RATE_RANGE = (0.0, 0.3)
+DROPOUTS: tuple[str, ...] = ("none", "alpha", "standard")
+SATURATION_FRACTION = 0.9  # "saturated": f(z) below 90 % of the negative floor −λα
+GRAD_MEMORY_MB = 512  # budget for the pre-activations the gradient pass keeps
+MIN_GRAD_BATCH = 16
+WEIGHT_CACHE_MB = 256
+ASSUMED_EFFICIENCY = 0.7  # the stack's GFLOP/s as a fraction of a large matmul's (see bench)
+
+Progress = Callable[[float, str], None]
+Stop = Callable[[], bool]
+
+
+# ----------------------------------------------------------------------------- configuration
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """One deep-stack experiment. ``alpha``/``scale`` None mean the activation's defaults;
+    ``grad_batch`` None means automatic (the whole batch when it fits the memory budget)."""
+
+    activation: str = "selu"
+    alpha: float | None = None
+    scale: float | None = None
+    init: str = "lecun"
+    depth: int = 64
+    width: int = 256
+    batch: int = 1024
+    input_mean: float = 0.0
+    input_std: float = 1.0
+    dropout: str = "none"
+    dropout_rate: float = 0.0
+    seed: int = 0
+    grad: bool = True
+    grad_batch: int | None = None
+    hist_layers: tuple[int, ...] = ()
+    target_mean: float = 0.0  # the fixed point AlphaDropout's constants preserve
+    target_var: float = 1.0
+
+    def activation_fn(self) -> Activation:
+        """The validated Activation of this configuration."""
+        return get_activation(self.activation, self.alpha, self.scale)
+
+    def validate(self) -> StackConfig:
+        """Return self if every field is valid, else raise ValueError naming the field to fix."""
+        self.activation_fn()
+        check_init(self.init)
+        for name, (lo, hi) in (("depth", DEPTH_RANGE), ("width", WIDTH_RANGE), ("batch", BATCH_RANGE)):
+            value = getattr(self, name)
+            if not isinstance(value, int | np.integer) or not lo <= value <= hi:
+                raise ValueError(f"{name} must be an integer in [{lo}, {hi}], got {value!r}")
+        if not math.isfinite(self.input_mean) or abs(self.input_mean) > 100:
+            raise ValueError(f"input mean must be a finite number in [-100, 100], got {self.input_mean!r}")
+        if not math.isfinite(self.input_std) or not 0 <= self.input_std <= 100:
+            raise ValueError(f"input std must be a number in [0, 100], got {self.input_std!r}")
+        if self.dropout not in DROPOUTS:
+            raise ValueError(f"unknown dropout {self.dropout!r}; choose one of: {', '.join(DROPOUTS)}")
+        if not (math.isfinite(self.dropout_rate) and RATE_RANGE[0] <= self.dropout_rate <= RATE_RANGE[1]):
+            raise ValueError(f"dropout rate must be in [{RATE_RANGE[0]:g}, {RATE_RANGE[1]:g}], "
+                             f"got {self.dropout_rate!r}")
+        if not isinstance(self.seed, int | np.integer) or not 0 <= self.seed < 2**63:
+            raise ValueError(f"seed must be an integer in [0, 2⁶³), got {self.seed!r}")
+        if self.grad_batch is not None and not (
+                isinstance(self.grad_batch, int | np.integer) and 1 <= self.grad_batch <= self.batch):
+            raise ValueError(f"grad batch must be an integer in [1, batch = {self.batch}], "
+                             f"got {self.grad_batch!r}")
+        bad = [layer for layer in self.hist_layers if not 1 <= layer <= self.depth]
+        if bad:
+            raise ValueError(f"histogram layers must be in [1, depth = {self.depth}], got {bad}")
+        if not (math.isfinite(self.target_mean) and math.isfinite(self.target_var) and self.target_var > 0):
+            raise ValueError("the target mean must be finite and the target variance finite and > 0")
+        return self
+
+    @property
+    def label(self) -> str:
+        """Short description such as 'SELU + LeCun'."""
+        from selu_lab.inits import SHORT_LABELS
+
+        text = f"{self.activation_fn().label} + {SHORT_LABELS[self.init]}"
+        if self.dropout != "none" and self.dropout_rate > 0:
+            text += f", {'AlphaDropout' if self.dropout == 'alpha' else 'Dropout'} {self.dropout_rate:g}"
+        return text
+
+
+def default_configs() -> dict[str, StackConfig]:
+    """The default comparison of the view: SELU+LeCun, SELU+gain 3/4, ELU+LeCun, ReLU+He."""
+    return {
+        "SELU + LeCun": StackConfig("selu", init="lecun"),
+        "SELU + gain 3/4": StackConfig("selu", init="selu_gain"),
+        "ELU + LeCun": StackConfig("elu", init="lecun"),
+        "ReLU + He": StackConfig("relu", init="he"),
+    }
+
+
+# ----------------------------------------------------------------------------- cost
+
+
+def layer_flops(config: StackConfig) -> tuple[float, float]:
+    """(forward FLOPs, gradient-pass FLOPs) of the whole stack: 2·d·w²·B and 4·d·w²·B_grad."""
+    w2 = float(config.width) ** 2
+    grad_rows = resolve_grad_batch(config)[0]
+    return 2.0 * config.depth * w2 * config.batch, 4.0 * config.depth * w2 * grad_rows
+
+
+@lru_cache(maxsize=1)
+def measure_gflops(size: int = 1024, repeats: int = 3) -> float:
+    """This machine's fp32 GFLOP/s on a size×size matmul (best of ``repeats``; cached per process)."""
+    a = torch.randn(size, size)
+    b = torch.randn(size, size)
+    out = torch.empty(size, size)
+    torch.mm(a, b, out=out)
+    best = math.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        torch.mm(a, b, out=out)
+        best = min(best, time.perf_counter() - t0)
+    return 2.0 * size**3 / best / 1e9
+
+
+def estimate_cost(config: StackConfig, gflops: float | None = None) -> tuple[float, float]:
+    """(FLOPs, estimated seconds) from depth·width²·batch and the machine's matmul speed.
+
+    ``gflops`` defaults to ``measure_gflops()``; the stack is assumed to reach
+    ``ASSUMED_EFFICIENCY`` of it.
+    """
+    config.validate()
+    fwd, bwd = layer_flops(config)
+    rate = (gflops if gflops is not None else measure_gflops()) * 1e9 * ASSUMED_EFFICIENCY
+    return fwd + bwd, (fwd + bwd) / rate
+
+
+def resolve_grad_batch(config: StackConfig, memory_mb: float = GRAD_MEMORY_MB) -> tuple[int, str]:
+    """(rows used by the gradient pass, note). 0 rows when the pass is off or would not fit."""
+    if not config.grad:
+        return 0, "gradient pass switched off"
+    per_row = config.depth * config.width * (4 + (1 if _uses_dropout(config) else 0))
+    fits = int(memory_mb * 2**20 // per_row)
+    wanted = config.batch if config.grad_batch is None else config.grad_batch
+    if fits < MIN_GRAD_BATCH:
+        return 0, (f"gradient pass off: even {MIN_GRAD_BATCH} rows would need more than "
+                   f"{memory_mb:g} MB at depth {config.depth} × width {config.width}")
+    if wanted > fits:
+        return fits, (f"gradient pass on {fits} of {config.batch} rows to stay within {memory_mb:g} MB "
+                      f"(the gradient norm does not depend on the rows used, only its noise does)")
+    if wanted < config.batch:
+        return wanted, f"gradient pass on {wanted} of {config.batch} rows"
+    return wanted, ""
+
+
+def _uses_dropout(config: StackConfig) -> bool:
+    return config.dropout != "none" and config.dropout_rate > 0
+
+
+# ----------------------------------------------------------------------------- weights and seeds
+
+
+def _seed(seed: int, stream: int, layer: int) -> int:
+    """An independent 64-bit seed per (seed, stream, layer)."""
+    return int(np.random.SeedSequence((int(seed), stream, layer)).generate_state(1, np.uint64)[0])
+
+
+_WEIGHTS, _INPUT, _DROPOUT, _READOUT = range(4)
+
+
+class _WeightCache:
+    """Standard weight matrices by (seed, layer, width, distribution), LRU, capped in bytes.
+
+    A cache only: a matrix is a pure function of its key, so results never depend on it.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[tuple, torch.Tensor] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, seed: int, layer: int, width: int, dist: str) -> torch.Tensor:
+        key = (seed, layer, width, dist)
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None:
+                self._items.move_to_end(key)
+                return hit
+        gen = torch.Generator().manual_seed(_seed(seed, _WEIGHTS, layer))
+        mat = torch.empty(width, width)
+        if dist == "normal":
+            mat.normal_(generator=gen)
+        else:
+            mat.uniform_(-1.0, 1.0, generator=gen)
+        size = mat.numel() * mat.element_size()
+        with self._lock:
+            if size <= self.max_bytes and key not in self._items:
+                self._items[key] = mat
+                self._bytes += size
+                while self._bytes > self.max_bytes:
+                    _, old = self._items.popitem(last=False)
+                    self._bytes -= old.numel() * old.element_size()
+        return mat
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._bytes = 0
+
+
+_CACHE = _WeightCache(WEIGHT_CACHE_MB * 2**20)
+
+
+def clear_weight_cache() -> None:
+    """Drop the cached weight matrices (to measure generation cost, or free memory)."""
+    _CACHE.clear()
+
+
+def _weight_dist(init: str, width: int) -> tuple[str, float]:
+    """(standard distribution, multiplier) such that multiplier·standard has the init's variance."""
+    var = weight_variance(init, width, width)
+    if init == "pytorch":  # kaiming_uniform_(a=√5): U(−1/√fan_in, 1/√fan_in)
+        return "uniform", math.sqrt(3.0 * var)
+    return "normal", math.sqrt(var)
+
+
+# ----------------------------------------------------------------------------- activation kernels
+
+
+class _Kernel:
+    """In-place forward, derivative and saturation count of one activation on fp32 tensors."""
+
+    def __init__(self, act: Activation) -> None:
+        self.act = act
+        self.elu = act.is_elu_family
+        if self.elu:
+            self.alpha, self.scale, self.rate = theory.elu_parameters(act)
+            self.sat_level = 1.0 - SATURATION_FRACTION  # e^(kz) below this ⇔ f(z) < −0.9·λα
+        self.has_saturation = self.elu or act.name in ("relu", "tanh")
+
+    def forward_(self, z: torch.Tensor, tmp: torch.Tensor, flag: torch.Tensor) -> int:
+        """z ← f(z) in place (``tmp``, ``flag``: scratch); returns the number of saturated units."""
+        n = self.act.name
+        sat = -1
+        if self.elu:
+            torch.clamp_max(z, 0.0, out=tmp)
+            if self.rate != 1.0:
+                tmp.mul_(self.rate)
+            tmp.exp_()  # e^(k·min(z, 0))
+            sat = int(torch.count_nonzero(torch.lt(tmp, self.sat_level, out=flag)))
+            z.clamp_min_(0.0).add_(tmp, alpha=self.alpha).sub_(self.alpha)
+            if self.scale != 1.0:
+                z.mul_(self.scale)
+        elif n == "relu":
+            z.clamp_min_(0.0)
+            sat = z.numel() - int(torch.count_nonzero(z))
+        elif n == "leaky_relu":
+            torch.nn.functional.leaky_relu_(z, self.act.alpha)
+        elif n == "tanh":
+            z.tanh_()
+            sat = int(torch.count_nonzero(torch.lt(z, -SATURATION_FRACTION, out=flag)))
+        elif n == "silu":
+            torch.nn.functional.silu(z, inplace=True)
+        elif n == "gelu":
+            z.copy_(torch.nn.functional.gelu(z))
+        else:  # pragma: no cover - the registry is closed
+            raise AssertionError(n)
+        return sat
+
+    def forward_and_derivative(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(f(z), f′(z)) for the gradient pass; z is overwritten by f′(z)."""
+        n = self.act.name
+        if self.elu:
+            e = torch.clamp_max(z, 0.0)
+            if self.rate != 1.0:
+                e.mul_(self.rate)
+            e.exp_()
+            pos = z > 0
+            out = torch.clamp_min(z, 0.0).add_(e, alpha=self.alpha).sub_(self.alpha).mul_(self.scale)
+            deriv = e.mul_(self.scale * self.alpha * self.rate).masked_fill_(pos, self.scale)
+            z.copy_(deriv)
+            return out, z
+        if n == "relu":
+            out = torch.clamp_min(z, 0.0)
+            z.copy_(z > 0)
+        elif n == "leaky_relu":
+            out = torch.nn.functional.leaky_relu(z, self.act.alpha)
+            z.copy_(torch.where(z > 0, 1.0, self.act.alpha))
+        elif n == "tanh":
+            out = torch.tanh(z)
+            z.copy_(1.0 - out * out)
+        elif n == "silu":
+            s = torch.sigmoid(z)
+            out = z * s
+            z.copy_(s * (1.0 + z * (1.0 - s)))
+        else:  # gelu (exact, erf form)
+            cdf = 0.5 * (1.0 + torch.erf(z * (1.0 / math.sqrt(2.0))))
+            out = z * cdf
+            z.copy_(cdf + z * torch.exp(-0.5 * z * z) * (1.0 / math.sqrt(2.0 * math.pi)))
+        return out, z
+
+
+def dropout_constants(config: StackConfig) -> tuple[float, float, float]:
+    """(α′, a, b) of AlphaDropout for this configuration.
+
+    α′ = −λα, the negative floor, for the ELU family; for other activations PyTorch's
+    nn.AlphaDropout constant for SELU (it assumes SELU whatever precedes it).
+    (a, b) keep (target_mean, target_var), see ``theory.alpha_dropout_constants``.
+    """
+    act = config.activation_fn()
+    floor = act.limit_at_minus_infinity() if act.is_elu_family else -SELU_SCALE * SELU_ALPHA
+    a, b = theory.alpha_dropout_constants(config.dropout_rate, -floor, 1.0, config.target_mean,
+                                          config.target_var)
+    return floor, a, b
+
+
+class _Dropout:
+    """Training-mode dropout applied in place, with the drop mask returned for the backward pass."""
+
+    def __init__(self, config: StackConfig) -> None:
+        self.kind = config.dropout if _uses_dropout(config) else "none"
+        self.rate = config.dropout_rate
+        self.seed = config.seed
+        if self.kind == "alpha":
+            alpha_prime, self.a, self.b = dropout_constants(config)
+            self.fill = self.a * alpha_prime + self.b
+            self.grad_factor = self.a
+        elif self.kind == "standard":
+            self.grad_factor = 1.0 / (1.0 - self.rate)
+
+    def forward_(self, x: torch.Tensor, layer: int, tmp: torch.Tensor, flag: torch.Tensor) -> None:
+        if self.kind == "none":
+            return
+        gen = torch.Generator().manual_seed(_seed(self.seed, _DROPOUT, layer))
+        torch.rand(x.shape, generator=gen, out=tmp)
+        torch.lt(tmp, self.rate, out=flag)  # True = dropped
+        if self.kind == "alpha":
+            x.mul_(self.a).add_(self.b).masked_fill_(flag, self.fill)
+        else:
+            x.masked_fill_(flag, 0.0).mul_(self.grad_factor)
+
+    def backward_(self, grad: torch.Tensor, dropped: torch.Tensor | None) -> None:
+        if self.kind == "none" or dropped is None:
+            return
+        grad.masked_fill_(dropped, 0.0).mul_(self.grad_factor)
+
+
+# ----------------------------------------------------------------------------- the experiment
+
+
+class Stopped(Exception):
+    """Raised inside ``simulate`` when ``stop()`` returned True; the partial result is attached."""
+
+    def __init__(self, partial: StackResult) -> None:
+        super().__init__("stopped")
+        self.partial = partial
+
+
+@dataclass
+class StackResult:
+    """Per-layer statistics, optional histograms and what the run had to adapt."""
+
+    config: StackConfig
+    layers: pd.DataFrame  # layer, mean, var, neg_saturation, grad_norm
+    histograms: pd.DataFrame  # layer, left, right, density
+    grad_batch: int
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    flops: float = 0.0
+
+    @property
+    def gflops(self) -> float:
+        """Achieved GFLOP/s (matmul FLOPs over wall time)."""
+        return self.flops / self.seconds / 1e9 if self.seconds > 0 else math.nan
+
+
+HIST_BINS = 60
+
+
+def _histogram(x: torch.Tensor, layer: int, mean: float, std: float) -> pd.DataFrame:
+    lo, hi = float(x.min()), float(x.max())
+    if math.isfinite(std) and std > 0:
+        lo, hi = max(lo, mean - 5 * std), min(hi, mean + 5 * std)
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return pd.DataFrame(columns=["layer", "left", "right", "density"])
+    if hi <= lo:
+        lo, hi = lo - 0.5, hi + 0.5
+    counts = torch.histc(x, bins=HIST_BINS, min=lo, max=hi).double().numpy()
+    edges = np.linspace(lo, hi, HIST_BINS + 1)
+    width = edges[1] - edges[0]
+    return pd.DataFrame({"layer": layer, "left": edges[:-1], "right": edges[1:],
+                         "density": counts / (x.numel() * width)})
+
+
+def simulate(config: StackConfig, progress: Progress | None = None, stop: Stop | None = None,
+             *, grad_memory_mb: float = GRAD_MEMORY_MB) -> StackResult:
+    """Run the stack: one forward pass for the statistics (memory of one layer) that also keeps
+    the gradient batch's pre-activations, then one backward pass for the gradient norms.
+
+    ``progress(fraction, text)`` is called after every layer; when ``stop()`` returns True the
+    run raises ``Stopped`` carrying the layers finished so far.
+    """
+    config.validate()
+    t_start = time.perf_counter()
+    kernel = _Kernel(config.activation_fn())
+    drop = _Dropout(config)
+    dist, mult = _weight_dist(config.init, config.width)
+    grad_rows, note = resolve_grad_batch(config, grad_memory_mb)
+    notes = [note] if note else []
+    if config.init == "xavier":
+        notes.append("for square layers Glorot/Xavier has the same variance as LeCun: 1/width")
+    fwd_flops, bwd_flops = 2.0 * config.depth * config.width**2 * config.batch, \
+        4.0 * config.depth * config.width**2 * grad_rows
+    total_flops = fwd_flops + bwd_flops
+    depth, n_elems = config.depth, config.batch * config.width
+    hist_layers = set(config.hist_layers)
+
+    rows: list[tuple[int, float, float, float, float]] = []
+    hists: list[pd.DataFrame] = []
+    kept_z: list[torch.Tensor] = []
+    kept_drop: list[torch.Tensor | None] = []
+
+    def report(done: float, text: str) -> None:
+        if progress is not None:
+            progress(min(done / total_flops, 1.0), text)
+        if stop is not None and stop():
+            raise Stopped(_result(config, rows, hists, grad_rows, notes, t_start, 0.0))
+
+    torch.set_flush_denormal(True)  # process-wide; denormals only slow things down here
+    with torch.no_grad():
+        gen = torch.Generator().manual_seed(_seed(config.seed, _INPUT, 0))
+        x = torch.randn(config.batch, config.width, generator=gen)
+        x.mul_(config.input_std).add_(config.input_mean)
+        x0 = x[:grad_rows].clone() if grad_rows else None
+        z = torch.empty_like(x)
+        tmp = torch.empty_like(x)
+        flag = torch.empty(x.shape, dtype=torch.bool)
+        for layer in range(1, depth + 1):
+            weight = _CACHE.get(config.seed, layer, config.width, dist)
+            torch.addmm(z, x, weight, beta=0.0, alpha=mult, out=z)
+            if grad_rows:
+                kept_z.append(z[:grad_rows].clone())
+            sat = kernel.forward_(z, tmp, flag)
+            drop.forward_(z, layer, tmp, flag)
+            if drop.kind != "none" and grad_rows:
+                kept_drop.append(flag[:grad_rows].clone())
+            mean = float(z.sum(dtype=torch.float64)) / n_elems
+            torch.sub(z, mean, out=tmp)
+            flat = tmp.view(-1)
+            var = float(torch.dot(flat, flat)) / n_elems
+            saturation = sat / n_elems if kernel.has_saturation else math.nan
+            rows.append((layer, mean, var, saturation, math.nan))
+            if layer in hist_layers:
+                hists.append(_histogram(z, layer, mean, math.sqrt(var) if var >= 0 else math.nan))
+            x, z = z, x
+            report(2.0 * layer * config.width**2 * config.batch, f"forward: layer {layer} of {depth}")
+        del z, tmp, flag
+        grad_norms = _backward(config, kernel, drop, kept_z, kept_drop, x0, dist, mult, grad_rows,
+                               lambda done, text: report(fwd_flops + done, text)) if grad_rows else []
+    for i, g in enumerate(grad_norms):
+        rows[i] = (*rows[i][:4], g)
+    return _result(config, rows, hists, grad_rows, notes, t_start, total_flops)
+
+
+def _backward(config: StackConfig, kernel: _Kernel, drop: _Dropout, kept_z: list[torch.Tensor],
+              kept_drop: list[torch.Tensor | None], x0: torch.Tensor, dist: str, mult: float,
+              rows: int, report: Progress) -> list[float]:
+    """‖∂L/∂W_l‖_F for every layer, L = Σ⟨x_L, R⟩/√rows, by hand (no autograd graph)."""
+    depth, width = config.depth, config.width
+    gen = torch.Generator().manual_seed(_seed(config.seed, _READOUT, 0))
+    grad = torch.randn(rows, width, generator=gen).mul_(1.0 / math.sqrt(rows))  # ∂L/∂x_L
+    gram = 2 * rows < width  # ‖xᵀg‖²_F = Σ (x xᵀ) ⊙ (g gᵀ) is cheaper for few rows
+    buf = torch.empty(rows, rows) if gram else torch.empty(width, width)
+    buf2 = torch.empty(rows, rows) if gram else None
+    _, deriv = kernel.forward_and_derivative(kept_z[-1])
+    norms = [math.nan] * depth
+    for layer in range(depth, 0, -1):
+        drop.backward_(grad, kept_drop[layer - 1] if kept_drop else None)
+        grad.mul_(deriv)  # ∂L/∂z_l
+        if layer > 1:
+            x_prev, deriv = kernel.forward_and_derivative(kept_z[layer - 2])
+            drop_mask = kept_drop[layer - 2] if kept_drop else None
+            if drop_mask is not None:
+                flag = drop_mask
+                if drop.kind == "alpha":
+                    x_prev.mul_(drop.a).add_(drop.b).masked_fill_(flag, drop.fill)
+                else:
+                    x_prev.masked_fill_(flag, 0.0).mul_(drop.grad_factor)
+        else:
+            x_prev = x0
+        kept_z[layer - 1] = torch.empty(0)  # free as we go
+        if gram:
+            torch.mm(x_prev, x_prev.t(), out=buf)
+            torch.mm(grad, grad.t(), out=buf2)
+            norms[layer - 1] = math.sqrt(max(float(torch.dot(buf.view(-1), buf2.view(-1))), 0.0))
+        else:
+            torch.mm(x_prev.t(), grad, out=buf)
+            norms[layer - 1] = float(torch.linalg.vector_norm(buf))
+        if layer > 1:
+            weight = _CACHE.get(config.seed, layer, width, dist)
+            grad = torch.mm(grad, weight.t()).mul_(mult)  # ∂L/∂x_{l−1}
+        report(4.0 * (depth - layer + 1) * width**2 * rows, f"gradient pass: layer {layer}")
+    return norms
+
+
+def _result(config: StackConfig, rows: list, hists: list[pd.DataFrame], grad_rows: int,
+            notes: list[str], t_start: float, flops: float) -> StackResult:
+    layers = pd.DataFrame(rows, columns=["layer", "mean", "var", "neg_saturation", "grad_norm"])
+    hist = pd.concat(hists, ignore_index=True) if hists else \
+        pd.DataFrame(columns=["layer", "left", "right", "density"])
+    return StackResult(config, layers, hist, grad_rows, list(notes), time.perf_counter() - t_start, flops)
+
+
+def run_stack(config: StackConfig, progress: Progress | None = None,
+              stop: Stop | None = None) -> pd.DataFrame:
+    """Per-layer statistics of ``config``: columns layer, mean, var, neg_saturation, grad_norm."""
+    return simulate(config, progress, stop).layers
+
+
+def analytic_curve(config: StackConfig) -> pd.DataFrame:
+    """The analytic prediction for ``config``: iterate the pooled random-weight moment map from
+    the input moments with τ implied by the init (ω = 0), including dropout. Columns layer, mean, var."""
+    config.validate()
+    act = config.activation_fn()
+    omega, tau = theory.init_moments(config.init, config.width)
+    kwargs = {}
+    if _uses_dropout(config):
+        kwargs = {"dropout": config.dropout, "dropout_rate": config.dropout_rate}
+        if config.dropout == "alpha":
+            alpha_prime, a, b = dropout_constants(config)
+            kwargs.update(alpha_prime=alpha_prime, dropout_a=a, dropout_b=b)
+    return theory.trajectory(act, config.input_mean, config.input_std**2, config.depth, omega, tau,
+                             random_weights=True, **kwargs)
+
+
+def with_selu_parameters(config: StackConfig, params: theory.SeluParameters) -> StackConfig:
+    """``config`` with SELU's α and λ replaced by a solver result (and its target for AlphaDropout)."""
+    return replace(config, activation="selu", alpha=params.alpha, scale=params.scale,
+                   target_mean=params.mean, target_var=params.var)
+
+
+__all__ = [
+    "BATCH_RANGE", "DEPTH_RANGE", "DROPOUTS", "INITS", "RATE_RANGE", "WIDTH_RANGE", "StackConfig",
+    "StackResult", "Stopped", "analytic_curve", "default_configs", "dropout_constants", "estimate_cost",
+    "measure_gflops", "resolve_grad_batch", "run_stack", "simulate", "with_selu_parameters",
+]
