@@ -4,6 +4,7 @@ This file only lays out the page; each tab lives in `selu_lab/app/*_tab.py`.
 """
 
 import importlib
+import logging
 
 import streamlit as st
 
@@ -37,8 +38,11 @@ labels = [*modules, "Guide"]
 tabs = st.tabs(labels, key="tab", bind="query-params")
 for tab, label in zip(tabs, labels, strict=True):
     with tab:
-        if tab.open:
-            if label == "Guide":
-                guide.render()
-            else:
-                modules[label].render()
+        if not tab.open:
+            continue
+        try:
+            guide.render() if label == "Guide" else modules[label].render()
+        except Exception as exc:  # a bad setting must give a message, never a traceback
+            logging.getLogger("selu_lab").exception("tab %s failed", label)
+            st.error(f"**{label}** could not be drawn: {exc}  \nChange the setting named above "
+                     "or reset this tab's settings by removing them from the address bar.")

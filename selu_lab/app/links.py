@@ -55,6 +55,18 @@ class Setting:
             return "true or false"
         return "text"
 
+    def valid(self, value: Any) -> bool:
+        """Whether a widget's value is allowed (Streamlit keeps some bad URL values, e.g. 5,-5)."""
+        if self.kind == "range":
+            return len(value) == 2 and self.lo <= value[0] < value[1] <= self.hi
+        if self.kind in ("float", "int"):
+            return math.isfinite(value) and self.lo <= value <= self.hi
+        if self.kind == "choice":
+            return value in self.options
+        if self.kind == "multi":
+            return all(v in self.options for v in value)
+        return True
+
     def accepts(self, raw: list[str]) -> bool:
         """Whether the URL's raw values are valid for this setting."""
         if self.kind == "multi":
@@ -137,35 +149,51 @@ def _with_labels(s: Setting, kwargs: dict[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
+def _checked(s: Setting, value: Any) -> Any:
+    return value if s.valid(value) else s.default
+
+
+def _initial(s: Setting, name: str, value: Any) -> dict[str, Any]:
+    """The default-value argument, unless Session State already holds the value (set by code)."""
+    return {} if s.key in st.session_state else {name: value}
+
+
 def slider(s: Setting, label: str, **kwargs: Any) -> Any:
     """A slider bound to the URL."""
-    return st.slider(label, s.lo, s.hi, value=s.default, key=s.key, bind="query-params", **kwargs)
+    value = st.slider(label, s.lo, s.hi, key=s.key, bind="query-params",
+                      **_initial(s, "value", s.default), **kwargs)
+    return _checked(s, value)
 
 
 def number(s: Setting, label: str, **kwargs: Any) -> Any:
     """A number input bound to the URL."""
-    return st.number_input(label, s.lo, s.hi, value=s.default, key=s.key, bind="query-params",
-                           **kwargs)
+    value = st.number_input(label, s.lo, s.hi, key=s.key, bind="query-params",
+                            **_initial(s, "value", s.default), **kwargs)
+    return _checked(s, value)
 
 
 def select(s: Setting, label: str, **kwargs: Any) -> Any:
     """A selectbox bound to the URL."""
-    return st.selectbox(label, s.options, index=s.options.index(s.default), key=s.key,
-                        bind="query-params", **_with_labels(s, kwargs))
+    value = st.selectbox(label, s.options, key=s.key, bind="query-params",
+                         **_initial(s, "index", s.options.index(s.default)), **_with_labels(s, kwargs))
+    return _checked(s, value)
 
 
 def radio(s: Setting, label: str, **kwargs: Any) -> Any:
     """Radio buttons bound to the URL."""
-    return st.radio(label, s.options, index=s.options.index(s.default), key=s.key,
-                    bind="query-params", **_with_labels(s, kwargs))
+    value = st.radio(label, s.options, key=s.key, bind="query-params",
+                     **_initial(s, "index", s.options.index(s.default)), **_with_labels(s, kwargs))
+    return _checked(s, value)
 
 
 def multiselect(s: Setting, label: str, **kwargs: Any) -> list[Any]:
     """A multiselect bound to the URL (repeated query parameters)."""
-    return st.multiselect(label, s.options, default=list(s.default), key=s.key,
-                          bind="query-params", **_with_labels(s, kwargs))
+    value = st.multiselect(label, s.options, key=s.key, bind="query-params",
+                           **_initial(s, "default", list(s.default)), **_with_labels(s, kwargs))
+    return list(_checked(s, value))
 
 
 def toggle(s: Setting, label: str, **kwargs: Any) -> bool:
     """A toggle bound to the URL."""
-    return st.toggle(label, value=s.default, key=s.key, bind="query-params", **kwargs)
+    value = st.toggle(label, key=s.key, bind="query-params", **_initial(s, "value", s.default), **kwargs)
+    return _checked(s, value)
