@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from scipy.special import ndtr
-from torch import nn
-from torch.nn import functional as F
+
+if TYPE_CHECKING:  # torch is imported only where a tensor is needed: the Activations tab doesn't
+    import torch
+    from torch import nn
 
 # Klambauer et al. 2017, Eq. 14: the SELU constants for the fixed point (0, 1).
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -183,6 +185,9 @@ class Activation:
 
     def torch_fn(self, x: torch.Tensor) -> torch.Tensor:
         """The same function on tensors (autograd-friendly)."""
+        import torch
+        from torch.nn import functional as F
+
         n = self.name
         if n == "selu":
             if self.alpha == SELU_ALPHA and self.scale == SELU_SCALE:
@@ -204,6 +209,10 @@ class Activation:
 
     def torch_module(self) -> nn.Module:
         """An nn.Module computing this activation (built-in modules where they exist)."""
+        from torch import nn
+
+        from selu_lab.layers import ScaledELU
+
         n = self.name
         if n == "selu" and self.alpha == SELU_ALPHA and self.scale == SELU_SCALE:
             return nn.SELU()
@@ -219,21 +228,6 @@ class Activation:
         if n in builtin:
             return builtin[n]()
         return ScaledELU(self.alpha, self.scale)
-
-
-class ScaledELU(nn.Module):
-    """SELU with custom α and λ: λ·ELU_α(x)."""
-
-    def __init__(self, alpha: float, scale: float) -> None:
-        super().__init__()
-        self.alpha = float(alpha)
-        self.scale = float(scale)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.scale * F.elu(x, alpha=self.alpha)
-
-    def extra_repr(self) -> str:
-        return f"alpha={self.alpha}, scale={self.scale}"
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:

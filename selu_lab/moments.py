@@ -12,7 +12,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import integrate
 from scipy.special import log_ndtr, ndtr
 
 from selu_lab.activations import Activation
@@ -71,6 +70,8 @@ def _leaky(slope: float, mu: float, sigma: float) -> tuple[float, float]:
 
 def _quadrature(act: Activation, mu: float, sigma: float) -> tuple[float, float]:
     """∫ f(μ+σt)^k φ(t) dt over |t| ≤ 40 (the rest is below 1e-300)."""
+
+    from scipy import integrate  # ~1 s to import: only GELU, SiLU and tanh need it
 
     def moment(power: int) -> float:
         def integrand(t: float) -> float:

@@ -1,0 +1,57 @@
+"""Cold start: `streamlit run` process start to the first complete page in Chromium (goal ≤ 5 s).
+
+The browser is launched first (it is the user's, not the app's); the clock starts when the server
+process is spawned and stops when the Activations charts are drawn and no script run is going.
+Also prints the server's RSS once the page is up.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from playwright.sync_api import sync_playwright
+
+from tests.e2e.server import launch_browser, streamlit_server, wait_app_idle
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def one_cold_start(browser) -> tuple[float, float, float]:
+    t0 = time.monotonic()
+    with streamlit_server() as (url, proc):
+        healthy = time.monotonic() - t0
+        page = browser.new_page(viewport={"width": 1400, "height": 1600})
+        page.goto(url)
+        wait_app_idle(page)
+        drawn = '[data-testid="stVegaLiteChart"] svg, [data-testid="stVegaLiteChart"] canvas'
+        page.locator(drawn).first.wait_for()
+        ready = time.monotonic() - t0
+        rss = rss_mb(proc.pid)
+        page.close()
+    return healthy, ready, rss
+
+
+def main(repeats: int = 3) -> None:
+    with sync_playwright() as p:
+        browser = launch_browser(p)
+        runs = [one_cold_start(browser) for _ in range(repeats)]
+        browser.close()
+    for i, (healthy, ready, rss) in enumerate(runs, 1):
+        print(f"run {i}: server healthy after {healthy:.2f} s, first complete page after {ready:.2f} s, "
+              f"server RSS {rss:.0f} MB")
+    median = statistics.median(r[1] for r in runs)
+    print(f"cold start, median of {repeats}: {median:.2f} s = {median / 5.0:.2f}× the 5 s goal")
+
+
+if __name__ == "__main__":
+    main()
