@@ -4,9 +4,9 @@ Each tab declares its settings as ``Setting``s (key, default, allowed values)
 and builds its widgets with the helpers below, which pass
 ``bind="query-params"`` so that Streamlit mirrors the value into the URL.
 Options with ``labels`` appear in the URL by label (Streamlit writes the
-formatted label there). Streamlit silently drops bad URL values; ``check_url`` runs first on a
-session's first run and turns unknown, malformed or out-of-range values into
-a visible notice (the widget then starts from its default).
+formatted label there). Streamlit silently drops bad URL values; ``check_url`` runs the first time a
+tab renders in a session and turns unknown, malformed or out-of-range values
+into a visible notice (the widget then starts from its default).
 """
 
 from __future__ import annotations
@@ -99,25 +99,42 @@ class Setting:
         return len(text) <= 200
 
 
-def check_url(settings: Iterable[Setting], extra_keys: Sequence[str] = ()) -> None:
-    """On a session's first run, record a notice for every URL value that will be ignored."""
+def check_unknown_keys(prefixes: Sequence[str], extra_keys: Sequence[str] = ()) -> None:
+    """On a session's first run, note URL keys that belong to no tab."""
     if st.session_state.get(CHECKED_KEY):
         return
-    st.session_state[CHECKED_KEY] = True
+    st.session_state[CHECKED_KEY] = {"_unknown"}
+    unknown = [k for k in st.query_params if k not in extra_keys and not k.startswith(tuple(prefixes))]
+    _add_notices([f"unknown setting `{k}` ignored" for k in unknown])
+
+
+def check_url(settings: Iterable[Setting], scope: str) -> None:
+    """The first time a tab renders in a session, note every URL value of its that will be ignored.
+
+    ``scope`` is the tab's key prefix; keys with that prefix that are not settings are unknown.
+    """
+    checked = st.session_state.setdefault(CHECKED_KEY, set())
+    if scope in checked:
+        return
+    checked.add(scope)
     known = {s.key: s for s in settings}
     notices = []
     for key in st.query_params:
-        raw = st.query_params.get_all(key)
-        if key in extra_keys:
+        if not key.startswith(scope):
             continue
+        raw = st.query_params.get_all(key)
         if key not in known:
             notices.append(f"unknown setting `{key}` ignored")
         elif not known[key].accepts(raw):
             shown = ", ".join(raw)[:40]
             notices.append(f"`{key}={shown}` is not {known[key].describe()}; "
                            f"using the default ({_fmt(known[key], known[key].default)})")
+    _add_notices(notices)
+
+
+def _add_notices(notices: list[str]) -> None:
     if notices:
-        st.session_state[NOTICE_KEY] = notices
+        st.session_state[NOTICE_KEY] = [*st.session_state.get(NOTICE_KEY, []), *notices]
 
 
 def show_notices() -> None:
