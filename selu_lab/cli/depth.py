@@ -65,9 +65,10 @@ class _ProgressBar:
     """A progress bar for the whole study on stderr: redrawn at most 5×/s on a terminal,
     one line per finished run otherwise (logs)."""
 
-    def __init__(self, stream: TextIO = sys.stderr, width: int = 30) -> None:
-        self.stream, self.width = stream, width
-        self.tty = stream.isatty()
+    def __init__(self, stream: TextIO | None = None, width: int = 30) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.width = width
+        self.tty = self.stream.isatty()
         self.last = 0.0
 
     def __call__(self, ev: depth.StudyEvent) -> None:
