@@ -195,6 +195,18 @@ def resolve_grad_batch(config: StackConfig, memory_mb: float = GRAD_MEMORY_MB) -
     return wanted, ""
 
 
+def memory_estimate(config: StackConfig, memory_mb: float = GRAD_MEMORY_MB) -> dict[str, int]:
+    """Bytes each pass holds: 'statistics' (one layer: x, z, scratch, a mask and one weight matrix,
+    whatever the depth) and 'gradient' (the kept pre-activations and masks of the gradient rows).
+    The weight cache adds at most ``WEIGHT_CACHE_MB``, shared by all runs."""
+    b, w = config.batch, config.width
+    stats = 3 * b * w * 4 + b * w + w * w * 4
+    rows = resolve_grad_batch(config, memory_mb)[0]
+    per_row = config.depth * w * (4 + (1 if _uses_dropout(config) else 0))
+    grad = rows * per_row + (3 * rows * w * 4 + min(rows, w) ** 2 * 4 * 2 if rows else 0)
+    return {"statistics": stats, "gradient": grad}
+
+
 def _uses_dropout(config: StackConfig) -> bool:
     return config.dropout != "none" and config.dropout_rate > 0
 

@@ -248,7 +248,8 @@ def fixed_point(act: Activation, omega: float = 0.0, tau: float = 1.0, *,
             return np.array([m - x[0], v - x[1]])
 
         sol = root(residual, np.array([mu, nu]), method="hybr", tol=1e-14)
-    if not sol.success or sol.x[1] <= 1e-9 or np.max(np.abs(residual(sol.x))) > 1e-9 * max(1.0, sol.x[1]):
+    # judged by the residual: hybr reports "no further improvement" once it is at machine precision
+    if sol.x[1] <= 1e-9 or np.max(np.abs(residual(sol.x))) > 1e-10 * max(1.0, sol.x[1]):
         return None
     mu, nu = float(sol.x[0]), float(sol.x[1])
     jac = _pooled_jacobian(act, mu, nu, omega, tau) if random_weights else \
