@@ -63,6 +63,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--test-subset", type=int_in(1, 10_000), default=None,
                    help="evaluate on the first N test images")
     p.add_argument("--seed", type=int_in(0, 2**63 - 1), default=None, help="random seed (default 0)")
+    p.add_argument("--threads", type=int_in(1, 1024), default=None,
+                   help="CPU threads (default: every core; 1 can be faster on a busy shared CPU)")
     p.add_argument("--device", default=None, help="auto (CUDA, then MPS, then CPU), cpu, cuda, mps")
     p.add_argument("--data-dir", default=None,
                    help="directory with the MNIST files (default: $SELU_LAB_DATA_DIR or ./data)")
@@ -74,7 +76,7 @@ def register(subparsers: Any) -> None:
 
 _OVERRIDES = ("activation", "alpha", "scale", "init", "epochs", "batch_size", "lr", "optimizer",
               "momentum", "weight_decay", "schedule", "dropout", "dropout_rate", "standardize", "subset",
-              "test_subset", "seed", "device")
+              "test_subset", "seed", "device", "threads")
 
 
 class _Progress:
