@@ -1,0 +1,117 @@
+"""Depth study speed: the 32-layer, width-784 dense net against a large fp32 matmul (goal ≥ 60 %),
+and the wall time of the default study (goal: about 3 minutes), which also draws docs/depth_study.png.
+
+Throughput: SGD steps of batch 128 through the depth-32 dense net, counted as 3 × the forward
+multiply-adds ×2 per image (forward, input gradient, weight gradient), against a 2048³ fp32 matmul.
+The two alternate in short windows so that both see the same load from other processes; the ratio
+printed is the median of the per-window ratios.
+
+    python bench/bench_depth.py                 # both parts (the study takes minutes)
+    python bench/bench_depth.py --no-study      # throughput only (~30 s)
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+from torch.nn import functional as F
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from selu_lab import depth as D  # noqa: E402
+from selu_lab.train import prepare_cpu  # noqa: E402
+
+PNG = ROOT / "docs" / "depth_study.png"
+
+
+def matmul_gflops(n: int = 2048, reps: int = 3) -> float:
+    """GFLOP/s of one window of ``reps`` n×n fp32 matmuls."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        torch.mm(a, b)
+    return 2 * n**3 * reps / (time.perf_counter() - t0) / 1e9
+
+
+def net_window(net: D.DepthNet, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
+               steps: int) -> float:
+    """Images/s of one window of ``steps`` training steps."""
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        opt.zero_grad(set_to_none=True)
+        F.cross_entropy(net(x), y).backward()
+        opt.step()
+    return steps * len(x) / (time.perf_counter() - t0)
+
+
+def throughput(strategy: str = "selu", depth: int = 32, width: int = 784, batch: int = 128,
+               windows: int = 7, steps: int = 10) -> None:
+    net = D.build_net("mlp", depth, strategy, width, seed=0)
+    opt = torch.optim.SGD(net.parameters(), lr=1e-3)
+    x = net.prepare(torch.randn(batch, 28, 28))
+    y = torch.randint(0, 10, (batch,))
+    flops_per_image = 3 * D.forward_flops("mlp", depth, width)
+    net_window(net, opt, x, y, 2)  # warm-up
+    matmul_gflops(reps=1)
+    ratios, nets, mms = [], [], []
+    for _ in range(windows):
+        mm = matmul_gflops()
+        ips = net_window(net, opt, x, y, steps)
+        gflops = ips * flops_per_image / 1e9
+        ratios.append(gflops / mm)
+        nets.append(ips)
+        mms.append(mm)
+    ips = statistics.median(nets)
+    print(f"{strategy:8s} depth {depth}, width {width}, batch {batch}: {ips:7.0f} images/s = "
+          f"{ips * flops_per_image / 1e9:6.1f} GFLOP/s; 2048³ fp32 matmul {statistics.median(mms):6.1f} "
+          f"GFLOP/s; ratio {statistics.median(ratios):.0%} (goal ≥ 60 %)")
+
+
+def study(png: Path = PNG) -> None:
+    from selu_lab.charts.depth import loss_small_multiples
+    from selu_lab.data import load_mnist
+
+    config = D.StudyConfig()
+    data = load_mnist()
+    speed = D.measure_speed(config.arch, config.width, config.batch_size, config.strategies)
+    estimate = D.estimate_seconds(config, speed)
+    print(f"default study: {len(config.run_keys())} runs, estimated {estimate:.0f} s from the probe")
+    result = D.run_study(config, data, speed=speed)
+    print(f"default study wall time: {result.seconds:.1f} s = {result.seconds / 180:.2f}× the 3-minute goal "
+          f"(estimate was {estimate / result.seconds:.2f}× the actual)")
+    print(D.summary_table(result)[["depth", "label", "status", "final_loss", "test_accuracy",
+                                   "seconds"]].to_string(index=False))
+    print(D.reading(result))
+    chart = loss_small_multiples(D.curves_frame(result), D.divergence_frame(result), log_y=True,
+                                 title=f"Training loss, default depth study ({result.seconds:.0f} s on 2 CPU "
+                                       "cores)")
+    try:
+        import vl_convert as vlc
+    except ImportError:
+        print("vl-convert-python is not installed: no PNG written (pip install vl-convert-python)")
+        return
+    png.parent.mkdir(parents=True, exist_ok=True)
+    png.write_bytes(vlc.vegalite_to_png(chart.to_json(), scale=2))
+    print(f"wrote {png.relative_to(ROOT)}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--no-study", action="store_true", help="throughput only")
+    args = parser.parse_args(argv)
+    prepare_cpu()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    for strategy in ("selu", "relu_bn"):
+        throughput(strategy)
+    if not args.no_study:
+        study()
+
+
+if __name__ == "__main__":
+    main()
