@@ -13,8 +13,8 @@ fly:
   the matmul). A small byte-capped cache keeps recently drawn matrices.
 - The gradient pass reuses the same forward: the first ``grad_batch`` rows of
   each layer's pre-activation are kept (depth × grad_batch × width floats), the
-  rest is discarded. ``grad_batch`` is chosen automatically to fit a memory
-  budget; at sizes where even 16 rows would not fit the pass is switched off.
+  rest is discarded. ``grad_batch`` defaults to 256 rows and shrinks to fit a
+  memory budget; at sizes where even 16 rows would not fit the pass is switched off.
 - The loss is L = Σ_b ⟨x_L[b], r_b⟩ / √B with r_b ~ N(0, I): a random readout
   whose gradient norm does not depend on the gradient batch B in expectation, so
   a smaller gradient batch gives the same curve, only noisier.
@@ -52,6 +52,7 @@ DROPOUTS: tuple[str, ...] = ("none", "alpha", "standard")
 SATURATION_FRACTION = 0.9  # "saturated": f(z) below 90 % of the negative floor −λα
 GRAD_MEMORY_MB = 512  # budget for the pre-activations the gradient pass keeps
 MIN_GRAD_BATCH = 16
+AUTO_GRAD_BATCH = 256  # rows of the gradient pass unless chosen
 WEIGHT_CACHE_MB = 256
 ASSUMED_EFFICIENCY = 0.7  # the stack's GFLOP/s as a fraction of a large matmul's (see bench)
 
@@ -65,7 +66,7 @@ Stop = Callable[[], bool]
 @dataclass(frozen=True)
 class StackConfig:
     """One deep-stack experiment. ``alpha``/``scale`` None mean the activation's defaults;
-    ``grad_batch`` None means automatic (the whole batch when it fits the memory budget)."""
+    ``grad_batch`` None means automatic (min(batch, 256) rows, fewer if they would not fit in memory)."""
 
     activation: str = "selu"
     alpha: float | None = None
@@ -178,20 +179,25 @@ def estimate_cost(config: StackConfig, gflops: float | None = None) -> tuple[flo
 
 
 def resolve_grad_batch(config: StackConfig, memory_mb: float = GRAD_MEMORY_MB) -> tuple[int, str]:
-    """(rows used by the gradient pass, note). 0 rows when the pass is off or would not fit."""
+    """(rows used by the gradient pass, note). 0 rows when the pass is off or would not fit.
+
+    Automatic (``grad_batch`` None): min(batch, ``AUTO_GRAD_BATCH``) rows, fewer if the kept
+    pre-activations would exceed ``memory_mb``.
+    """
     if not config.grad:
         return 0, "gradient pass switched off"
-    per_row = config.depth * config.width * (4 + (1 if _uses_dropout(config) else 0))
+    per_row = config.depth * config.width * (8 if _uses_dropout(config) else 4)
     fits = int(memory_mb * 2**20 // per_row)
-    wanted = config.batch if config.grad_batch is None else config.grad_batch
+    wanted = min(config.batch, AUTO_GRAD_BATCH) if config.grad_batch is None else config.grad_batch
     if fits < MIN_GRAD_BATCH:
         return 0, (f"gradient pass off: even {MIN_GRAD_BATCH} rows would need more than "
                    f"{memory_mb:g} MB at depth {config.depth} × width {config.width}")
     if wanted > fits:
         return fits, (f"gradient pass on {fits} of {config.batch} rows to stay within {memory_mb:g} MB "
-                      f"(the gradient norm does not depend on the rows used, only its noise does)")
+                      "(the gradient norm does not depend on the rows used, only its noise does)")
     if wanted < config.batch:
-        return wanted, f"gradient pass on {wanted} of {config.batch} rows"
+        return wanted, (f"gradient pass on {wanted} of {config.batch} rows (the norm does not depend on "
+                        "the rows used; its noise, a few %, comes mostly from the random readout)")
     return wanted, ""
 
 
@@ -200,9 +206,9 @@ def memory_estimate(config: StackConfig, memory_mb: float = GRAD_MEMORY_MB) -> d
     whatever the depth) and 'gradient' (the kept pre-activations and masks of the gradient rows).
     The weight cache adds at most ``WEIGHT_CACHE_MB``, shared by all runs."""
     b, w = config.batch, config.width
-    stats = 3 * b * w * 4 + b * w + w * w * 4
+    stats = 4 * b * w * 4 + w * w * 4
     rows = resolve_grad_batch(config, memory_mb)[0]
-    per_row = config.depth * w * (4 + (1 if _uses_dropout(config) else 0))
+    per_row = config.depth * w * (8 if _uses_dropout(config) else 4)
     grad = rows * per_row + (3 * rows * w * 4 + min(rows, w) ** 2 * 4 * 2 if rows else 0)
     return {"statistics": stats, "gradient": grad}
 
@@ -283,7 +289,11 @@ def _weight_dist(init: str, width: int) -> tuple[str, float]:
 
 
 class _Kernel:
-    """In-place forward, derivative and saturation count of one activation on fp32 tensors."""
+    """Activation forward, gradient and saturation count on fp32 tensors, with preallocated buffers.
+
+    Only float elementwise ops: comparisons into bool tensors and masked fills are 5–10× slower on
+    CPU, so indicators are built with sign() and floor() instead.
+    """
 
     def __init__(self, act: Activation) -> None:
         self.act = act
@@ -293,66 +303,64 @@ class _Kernel:
             self.sat_level = 1.0 - SATURATION_FRACTION  # e^(kz) below this ⇔ f(z) < −0.9·λα
         self.has_saturation = self.elu or act.name in ("relu", "tanh")
 
-    def forward_(self, z: torch.Tensor, tmp: torch.Tensor, flag: torch.Tensor) -> int:
-        """z ← f(z) in place (``tmp``, ``flag``: scratch); returns the number of saturated units."""
+    def apply(self, z: torch.Tensor, out: torch.Tensor, tmp: torch.Tensor,
+              aux: torch.Tensor | None = None) -> float:
+        """out ← f(z) (out may be z itself; ``tmp``, ``aux``: scratch). With ``aux``, returns the number
+        of saturated units (NaN when the activation has no saturating floor)."""
         n = self.act.name
-        sat = -1
+        count = math.nan
         if self.elu:
             torch.clamp_max(z, 0.0, out=tmp)
             if self.rate != 1.0:
                 tmp.mul_(self.rate)
-            tmp.exp_()  # e^(k·min(z, 0))
-            sat = int(torch.count_nonzero(torch.lt(tmp, self.sat_level, out=flag)))
-            z.clamp_min_(0.0).add_(tmp, alpha=self.alpha).sub_(self.alpha)
+            tmp.exp_()  # e^(k·min(z, 0)); equals 1 where z > 0
+            if aux is not None:  # saturated ⇔ e^(kz) < level: count via the sign of (level − e)
+                torch.sub(tmp, self.sat_level, out=aux).sign_()
+                count = 0.5 * (aux.numel() - float(aux.sum()))
+            torch.clamp_min(z, 0.0, out=out).add_(tmp, alpha=self.alpha).sub_(self.alpha)
             if self.scale != 1.0:
-                z.mul_(self.scale)
+                out.mul_(self.scale)
         elif n == "relu":
-            z.clamp_min_(0.0)
-            sat = z.numel() - int(torch.count_nonzero(z))
+            torch.clamp_min(z, 0.0, out=out)
+            if aux is not None:
+                count = out.numel() - int(torch.count_nonzero(out))
         elif n == "leaky_relu":
-            torch.nn.functional.leaky_relu_(z, self.act.alpha)
+            if out is not z:
+                out.copy_(z)
+            torch.nn.functional.leaky_relu_(out, self.act.alpha)
         elif n == "tanh":
-            z.tanh_()
-            sat = int(torch.count_nonzero(torch.lt(z, -SATURATION_FRACTION, out=flag)))
+            torch.tanh(z, out=out)
+            if aux is not None:
+                torch.add(out, SATURATION_FRACTION, out=aux).sign_()
+                count = 0.5 * (aux.numel() - float(aux.sum()))
         elif n == "silu":
-            torch.nn.functional.silu(z, inplace=True)
+            out.copy_(torch.nn.functional.silu(z))
         elif n == "gelu":
-            z.copy_(torch.nn.functional.gelu(z))
+            out.copy_(torch.nn.functional.gelu(z))
         else:  # pragma: no cover - the registry is closed
             raise AssertionError(n)
-        return sat
+        return count
 
-    def forward_and_derivative(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(f(z), f′(z)) for the gradient pass; z is overwritten by f′(z)."""
+    def grad_(self, grad: torch.Tensor, z: torch.Tensor, out: torch.Tensor) -> None:
+        """out ← grad·f′(z) (chain rule through the activation)."""
+        if self.elu:  # one fused kernel: λ for z > 0, λαk·e^(kz) otherwise
+            torch.ops.aten.elu_backward.grad_input(grad, self.alpha, self.scale, self.rate, False, z,
+                                                   grad_input=out)
+            return
         n = self.act.name
-        if self.elu:
-            e = torch.clamp_max(z, 0.0)
-            if self.rate != 1.0:
-                e.mul_(self.rate)
-            e.exp_()
-            pos = z > 0
-            out = torch.clamp_min(z, 0.0).add_(e, alpha=self.alpha).sub_(self.alpha).mul_(self.scale)
-            deriv = e.mul_(self.scale * self.alpha * self.rate).masked_fill_(pos, self.scale)
-            z.copy_(deriv)
-            return out, z
         if n == "relu":
-            out = torch.clamp_min(z, 0.0)
-            z.copy_(z > 0)
+            torch.sign(z, out=out).clamp_min_(0.0).mul_(grad)
         elif n == "leaky_relu":
-            out = torch.nn.functional.leaky_relu(z, self.act.alpha)
-            z.copy_(torch.where(z > 0, 1.0, self.act.alpha))
+            torch.sign(z, out=out).clamp_min_(0.0).mul_(1.0 - self.act.alpha).add_(self.act.alpha).mul_(grad)
         elif n == "tanh":
-            out = torch.tanh(z)
-            z.copy_(1.0 - out * out)
+            torch.tanh(z, out=out)
+            out.mul_(out).neg_().add_(1.0).mul_(grad)
         elif n == "silu":
             s = torch.sigmoid(z)
-            out = z * s
-            z.copy_(s * (1.0 + z * (1.0 - s)))
+            out.copy_(s * (1.0 + z * (1.0 - s))).mul_(grad)
         else:  # gelu (exact, erf form)
             cdf = 0.5 * (1.0 + torch.erf(z * (1.0 / math.sqrt(2.0))))
-            out = z * cdf
-            z.copy_(cdf + z * torch.exp(-0.5 * z * z) * (1.0 / math.sqrt(2.0 * math.pi)))
-        return out, z
+            out.copy_(cdf + z * torch.exp(-0.5 * z * z) * (1.0 / math.sqrt(2.0 * math.pi))).mul_(grad)
 
 
 def dropout_constants(config: StackConfig) -> tuple[float, float, float]:
@@ -370,7 +378,8 @@ def dropout_constants(config: StackConfig) -> tuple[float, float, float]:
 
 
 class _Dropout:
-    """Training-mode dropout applied in place, with the drop mask returned for the backward pass."""
+    """Training-mode dropout applied in place; the keep mask (1.0 kept, 0.0 dropped) is drawn per layer
+    from its own seed, so the gradient pass can keep just its rows."""
 
     def __init__(self, config: StackConfig) -> None:
         self.kind = config.dropout if _uses_dropout(config) else "none"
@@ -383,21 +392,22 @@ class _Dropout:
         elif self.kind == "standard":
             self.grad_factor = 1.0 / (1.0 - self.rate)
 
-    def forward_(self, x: torch.Tensor, layer: int, tmp: torch.Tensor, flag: torch.Tensor) -> None:
-        if self.kind == "none":
-            return
+    def mask(self, layer: int, keep: torch.Tensor) -> None:
+        """keep ← 1.0 with probability 1 − rate, else 0.0 (floor(u + 1 − rate), u ~ U[0, 1))."""
         gen = torch.Generator().manual_seed(_seed(self.seed, _DROPOUT, layer))
-        torch.rand(x.shape, generator=gen, out=tmp)
-        torch.lt(tmp, self.rate, out=flag)  # True = dropped
-        if self.kind == "alpha":
-            x.mul_(self.a).add_(self.b).masked_fill_(flag, self.fill)
-        else:
-            x.masked_fill_(flag, 0.0).mul_(self.grad_factor)
+        torch.rand(keep.shape, generator=gen, out=keep)
+        keep.add_(1.0 - self.rate).floor_()
 
-    def backward_(self, grad: torch.Tensor, dropped: torch.Tensor | None) -> None:
-        if self.kind == "none" or dropped is None:
-            return
-        grad.masked_fill_(dropped, 0.0).mul_(self.grad_factor)
+    def apply_(self, x: torch.Tensor, keep: torch.Tensor) -> None:
+        """x ← dropout(x) with a given keep mask."""
+        if self.kind == "alpha":  # a·x + b where kept, a·α′ + b where dropped
+            x.mul_(self.a).add_(self.b - self.fill).mul_(keep).add_(self.fill)
+        elif self.kind == "standard":
+            x.mul_(keep).mul_(self.grad_factor)
+
+    def backward_(self, grad: torch.Tensor, keep: torch.Tensor | None) -> None:
+        if self.kind != "none" and keep is not None:
+            grad.mul_(keep).mul_(self.grad_factor)
 
 
 # ----------------------------------------------------------------------------- the experiment
@@ -473,7 +483,7 @@ def simulate(config: StackConfig, progress: Progress | None = None, stop: Stop |
     rows: list[tuple[int, float, float, float, float]] = []
     hists: list[pd.DataFrame] = []
     kept_z: list[torch.Tensor] = []
-    kept_drop: list[torch.Tensor | None] = []
+    kept_keep: list[torch.Tensor] = []
 
     def report(done: float, text: str) -> None:
         if progress is not None:
@@ -489,28 +499,29 @@ def simulate(config: StackConfig, progress: Progress | None = None, stop: Stop |
         x0 = x[:grad_rows].clone() if grad_rows else None
         z = torch.empty_like(x)
         tmp = torch.empty_like(x)
-        flag = torch.empty(x.shape, dtype=torch.bool)
+        aux = torch.empty_like(x)
         for layer in range(1, depth + 1):
             weight = _CACHE.get(config.seed, layer, config.width, dist)
             torch.addmm(z, x, weight, beta=0.0, alpha=mult, out=z)
             if grad_rows:
                 kept_z.append(z[:grad_rows].clone())
-            sat = kernel.forward_(z, tmp, flag)
-            drop.forward_(z, layer, tmp, flag)
-            if drop.kind != "none" and grad_rows:
-                kept_drop.append(flag[:grad_rows].clone())
-            mean = float(z.sum(dtype=torch.float64)) / n_elems
+            sat = kernel.apply(z, z, tmp, aux if kernel.has_saturation else None)
+            if drop.kind != "none":
+                drop.mask(layer, aux)
+                drop.apply_(z, aux)
+                if grad_rows:
+                    kept_keep.append(aux[:grad_rows].clone())
+            mean = float(z.sum()) / n_elems
             torch.sub(z, mean, out=tmp)
             flat = tmp.view(-1)
             var = float(torch.dot(flat, flat)) / n_elems
-            saturation = sat / n_elems if kernel.has_saturation else math.nan
-            rows.append((layer, mean, var, saturation, math.nan))
+            rows.append((layer, mean, var, sat / n_elems, math.nan))
             if layer in hist_layers:
                 hists.append(_histogram(z, layer, mean, math.sqrt(var) if var >= 0 else math.nan))
             x, z = z, x
             report(2.0 * layer * config.width**2 * config.batch, f"forward: layer {layer} of {depth}")
-        del z, tmp, flag
-        grad_norms = _backward(config, kernel, drop, kept_z, kept_drop, x0, dist, mult, grad_rows,
+        del z, tmp, aux
+        grad_norms = _backward(config, kernel, drop, kept_z, kept_keep, x0, dist, mult, grad_rows,
                                lambda done, text: report(fwd_flops + done, text)) if grad_rows else []
     for i, g in enumerate(grad_norms):
         rows[i] = (*rows[i][:4], g)
@@ -518,7 +529,7 @@ def simulate(config: StackConfig, progress: Progress | None = None, stop: Stop |
 
 
 def _backward(config: StackConfig, kernel: _Kernel, drop: _Dropout, kept_z: list[torch.Tensor],
-              kept_drop: list[torch.Tensor | None], x0: torch.Tensor, dist: str, mult: float,
+              kept_keep: list[torch.Tensor], x0: torch.Tensor, dist: str, mult: float,
               rows: int, report: Progress) -> list[float]:
     """‖∂L/∂W_l‖_F for every layer, L = Σ⟨x_L, R⟩/√rows, by hand (no autograd graph)."""
     depth, width = config.depth, config.width
@@ -527,33 +538,31 @@ def _backward(config: StackConfig, kernel: _Kernel, drop: _Dropout, kept_z: list
     gram = 2 * rows < width  # ‖xᵀg‖²_F = Σ (x xᵀ) ⊙ (g gᵀ) is cheaper for few rows
     buf = torch.empty(rows, rows) if gram else torch.empty(width, width)
     buf2 = torch.empty(rows, rows) if gram else None
-    _, deriv = kernel.forward_and_derivative(kept_z[-1])
+    x_prev, tmp, spare = (torch.empty(rows, width) for _ in range(3))
     norms = [math.nan] * depth
     for layer in range(depth, 0, -1):
-        drop.backward_(grad, kept_drop[layer - 1] if kept_drop else None)
-        grad.mul_(deriv)  # ∂L/∂z_l
-        if layer > 1:
-            x_prev, deriv = kernel.forward_and_derivative(kept_z[layer - 2])
-            drop_mask = kept_drop[layer - 2] if kept_drop else None
-            if drop_mask is not None:
-                flag = drop_mask
-                if drop.kind == "alpha":
-                    x_prev.mul_(drop.a).add_(drop.b).masked_fill_(flag, drop.fill)
-                else:
-                    x_prev.masked_fill_(flag, 0.0).mul_(drop.grad_factor)
+        drop.backward_(grad, kept_keep[layer - 1] if kept_keep else None)
+        kernel.grad_(grad, kept_z[layer - 1], spare)  # ∂L/∂z_l
+        grad, spare = spare, grad
+        kept_z[layer - 1] = None  # free as we go
+        if layer > 1:  # the layer's input x_{l−1}, recomputed from the kept pre-activation
+            kernel.apply(kept_z[layer - 2], x_prev, tmp)
+            if kept_keep:
+                drop.apply_(x_prev, kept_keep[layer - 2])
+            inputs = x_prev
         else:
-            x_prev = x0
-        kept_z[layer - 1] = torch.empty(0)  # free as we go
+            inputs = x0
         if gram:
-            torch.mm(x_prev, x_prev.t(), out=buf)
+            torch.mm(inputs, inputs.t(), out=buf)
             torch.mm(grad, grad.t(), out=buf2)
             norms[layer - 1] = math.sqrt(max(float(torch.dot(buf.view(-1), buf2.view(-1))), 0.0))
         else:
-            torch.mm(x_prev.t(), grad, out=buf)
+            torch.mm(inputs.t(), grad, out=buf)
             norms[layer - 1] = float(torch.linalg.vector_norm(buf))
         if layer > 1:
             weight = _CACHE.get(config.seed, layer, width, dist)
-            grad = torch.mm(grad, weight.t()).mul_(mult)  # ∂L/∂x_{l−1}
+            torch.addmm(spare, grad, weight.t(), beta=0.0, alpha=mult, out=spare)  # ∂L/∂x_{l−1}
+            grad, spare = spare, grad
         report(4.0 * (depth - layer + 1) * width**2 * rows, f"gradient pass: layer {layer}")
     return norms
 

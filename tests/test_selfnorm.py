@@ -103,7 +103,7 @@ def reference_grad_norms(cfg: StackConfig, rows: int) -> list[float]:
     {"activation": "selu", "alpha": 1.3, "scale": 1.2, "input_mean": 0.5},
 ])
 def test_gradient_norms_match_autograd(kwargs):
-    cfg = StackConfig(width=48, batch=96, depth=5, **kwargs)
+    cfg = StackConfig(width=48, batch=96, depth=5, grad_batch=96, **kwargs)
     ours = S.run_stack(cfg)["grad_norm"].to_numpy()
     np.testing.assert_allclose(ours, reference_grad_norms(cfg, cfg.batch), rtol=2e-4)
 
@@ -178,17 +178,21 @@ def test_progress_and_stop():
 def test_cost_estimate_and_memory_plan():
     cfg = StackConfig(depth=64, width=256, batch=1024)
     flops, seconds = S.estimate_cost(cfg, gflops=100.0)
-    assert flops == pytest.approx(6 * 64 * 256**2 * 1024)
+    assert flops == pytest.approx(2 * 64 * 256**2 * 1024 + 4 * 64 * 256**2 * S.AUTO_GRAD_BATCH)
     assert seconds == pytest.approx(flops / (100e9 * S.ASSUMED_EFFICIENCY))
     assert S.estimate_cost(StackConfig(depth=64, width=256, batch=1024, grad=False), 100.0)[0] == \
-        pytest.approx(flops / 3)
+        pytest.approx(2 * 64 * 256**2 * 1024)
+    full = StackConfig(depth=64, width=256, batch=1024, grad_batch=1024)
+    assert S.estimate_cost(full, 100.0)[0] == pytest.approx(6 * 64 * 256**2 * 1024)
     huge = StackConfig(depth=200, width=2048, batch=8192)
     flops, seconds = S.estimate_cost(huge, gflops=100.0)
     assert flops > 2 * 200 * 2048**2 * 8192 and seconds > 60  # terabytes of FLOPs: warn first
-    rows, note = S.resolve_grad_batch(huge)
-    assert 0 < rows < 8192 and "MB" in note
+    assert S.resolve_grad_batch(huge)[0] == S.AUTO_GRAD_BATCH
+    everything = StackConfig(depth=200, width=2048, batch=8192, grad_batch=8192)
+    rows, note = S.resolve_grad_batch(everything)
+    assert 0 < rows < 8192 and "MB" in note  # shrunk to fit the memory budget, and said so
     assert rows * 200 * 2048 * 4 <= S.GRAD_MEMORY_MB * 2**20
-    mem = S.memory_estimate(huge)
+    mem = S.memory_estimate(everything)
     assert mem["statistics"] < 300 * 2**20  # one layer: a few batch×width buffers and one weight matrix
     assert mem["gradient"] <= S.GRAD_MEMORY_MB * 2**20 * 1.05
     assert S.resolve_grad_batch(StackConfig(grad=False))[0] == 0

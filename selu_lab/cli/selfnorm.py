@@ -6,6 +6,8 @@ import argparse
 import math
 import sys
 
+import torch
+
 from selu_lab import selfnorm, theory
 from selu_lab.activations import NAMES, SELU_ALPHA, SELU_SCALE
 from selu_lab.cli.common import UsageError, finite_float, float_in, int_in, print_json
@@ -37,7 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int_in(0, 2**63 - 1), default=0, help="random seed (default 0)")
     p.add_argument("--no-grad", action="store_true", help="skip the gradient pass")
     p.add_argument("--grad-batch", type=int_in(1, selfnorm.BATCH_RANGE[1]),
-                   help="rows for the gradient pass (default: the batch, if it fits in memory)")
+                   help="rows for the gradient pass (default: min(batch, 256), fewer if they would not fit)")
+    p.add_argument("--threads", type=int_in(1, 256),
+                   help="torch CPU threads (default: torch's; 1 can win on a CPU shared with busy processes)")
     p.add_argument("--analytic", action="store_true",
                    help="add the analytic prediction (analytic_mean, analytic_var) to every layer")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -83,6 +87,8 @@ def run_selfnorm(args: argparse.Namespace) -> int:
     config = _config(args)
     if args.dropout != "none" and args.dropout_rate == 0:
         sys.stderr.write("note: --dropout-rate is 0, so no dropout is applied\n")
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     result = selfnorm.simulate(config)
     layers = result.layers
     if args.analytic:
