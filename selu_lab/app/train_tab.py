@@ -45,6 +45,7 @@ COMPARE = ("selu", "elu", "relu")
 SUBSETS = (1_000, 2_000, 5_000, 10_000, 20_000, 60_000)
 DEFAULT_SUBSET = 2_000
 GALLERY_SIZES = (24, 48, 96)
+LIVE_POINTS = 1200  # per-batch points in the live chart, redrawn every second (history views: 2 000)
 
 _SEED = trainer.recipe_config("seed")
 
@@ -251,8 +252,10 @@ def _controls() -> dict[str, Any]:
 
 def _buttons(st_state: TabState, values: dict[str, Any]) -> None:
     b = st.columns([1, 1.4, 3])
-    start = b[0].button("▶ Start", key="tr_start", type="primary", width="stretch")
+    start = b[0].button("Start", key="tr_start", type="primary", width="stretch",
+                        icon=":material/play_arrow:")
     compare = b[1].button("Compare SELU / ELU / ReLU", key="tr_compare", width="stretch",
+                          icon=":material/compare_arrows:",
                           help="Queue the same settings with each of the three activations; "
                                "they run one after another")
     slot = jobs.shared_slot()
@@ -335,7 +338,7 @@ def _live() -> None:
         else:
             _current_run(*current)
         cols = st.columns([1, 1, 4])
-        cols[0].button("■ Stop", key="tr_stop", on_click=_stop_current, width="stretch",
+        cols[0].button("Stop", key="tr_stop", on_click=_stop_current, width="stretch", icon=":material/stop:",
                        help="Ends the run within one batch and keeps what it produced, marked stopped")
         if queued:
             cols[1].button("Cancel queue", key="tr_cancel", on_click=_cancel_queued, width="stretch")
@@ -359,7 +362,7 @@ def _current_run(job: jobs.Job, run: Run) -> None:
             f"elapsed {_duration(p['elapsed'])} · ETA {_duration(p['eta'])}"))
     if job.stop_requested:
         st.caption("Stopping after this batch (a last evaluation on the test set follows)…")
-    st.vega_lite_chart(charts.live_chart(run.loss_frame(), run.epoch_frame(), run.activation,
+    st.vega_lite_chart(charts.live_chart(run.loss_frame(LIVE_POINTS), run.epoch_frame(), run.activation,
                                          int(run.settings.get("epochs") or 0)), width="stretch")
 
 
@@ -407,7 +410,7 @@ def _history(st_state: TabState, new_ids: list[str]) -> None:
             "time (s)": st.column_config.NumberColumn(format="%.1f"),
             "images/s": st.column_config.NumberColumn(format="%.0f"),
         })
-        with st.popover(f"🗑 Delete the {len(selected)} selected run(s)"):
+        with st.popover(f"Delete the {len(selected)} selected run(s)", icon=":material/delete:"):
             st.write("Delete " + ", ".join(names[i] for i in selected) + "? This cannot be undone.")
             st.button("Delete", key="tr_delete", on_click=_delete_selected, type="primary")
     _details(st_state, new_ids)
@@ -466,19 +469,21 @@ def _gallery(run: Run) -> None:
 
 def _downloads(run: Run) -> None:
     result = run.result
-    if result is None:
-        return
     stem = f"selu_lab_{run.id}_{run.activation}"
-    d = st.columns([1, 1, 1, 2])
-    d[0].download_button("Weights (.pt)", data=result.save_weights, file_name=f"{stem}_weights.pt",
-                         mime="application/octet-stream", key=f"tr_dl_pt_{run.id}", on_click="ignore")
-    d[1].download_button("Metrics (CSV)", data=result.metrics_csv, file_name=f"{stem}_metrics.csv",
-                         mime="text/csv", key=f"tr_dl_csv_{run.id}", on_click="ignore")
-    d[2].download_button("Batch losses (CSV)", data=result.batch_losses_csv,
-                         file_name=f"{stem}_batch_losses.csv", mime="text/csv", key=f"tr_dl_loss_{run.id}",
-                         on_click="ignore")
-    d[3].caption("Load the weights with `selu_lab.train.load_weights(path, config)`; "
-                 "the metrics CSV has one row per completed epoch.")
+    files = [("Weights (.pt)", "save_weights", "weights.pt", "application/octet-stream"),
+             ("Metrics (CSV)", "metrics_csv", "metrics.csv", "text/csv"),
+             ("Batch losses (CSV)", "batch_losses_csv", "batch_losses.csv", "text/csv")]
+    makers = [(label, getattr(result, attr, None), suffix, mime) for label, attr, suffix, mime in files]
+    makers = [m for m in makers if callable(m[1])]
+    if not makers:
+        return
+    d = st.columns([1] * len(makers) + [2])
+    for col, (label, make, suffix, mime) in zip(d, makers, strict=False):
+        # the bytes are made only when clicked (a callable), never on every rerun
+        col.download_button(label, data=make, file_name=f"{stem}_{suffix}", mime=mime, on_click="ignore",
+                            key=f"tr_dl_{suffix}_{run.id}", icon=":material/download:")
+    d[-1].caption("Load the weights with `selu_lab.train.load_weights(path, config)`; "
+                  "the metrics CSV has one row per completed epoch.")
 
 
 # --- the tab ---------------------------------------------------------------------------------

@@ -10,10 +10,12 @@ registry colour.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 
 import altair as alt
+import numpy as np
 import pandas as pd
 
 from selu_lab.activations import COLORS
@@ -39,7 +41,7 @@ def _color(names: tuple[str, ...], legend: bool = True) -> alt.Color:
     scale = alt.Scale(domain=[activation_label(n) for n in names],
                       range=[COLORS.get(n, FALLBACK_COLOR) for n in names])
     return alt.Color("function:N", scale=scale, title="activation",
-                     legend=alt.Legend(orient="bottom") if legend else None)
+                     legend=alt.Legend(orient="right", labelLimit=260) if legend else None)
 
 
 def _x(title: str, max_epoch: int | None) -> alt.X:
@@ -59,17 +61,39 @@ def _epochs_ceiling(*values: float | None) -> int | None:
     return max(1, math.ceil(max(finite) - 1e-9)) if finite else None
 
 
+def records(frame: pd.DataFrame, columns: Sequence[str], decimals: int = 5) -> list[dict]:
+    """Rows of the numeric ``columns`` as JSON-ready dicts, rounded for a compact payload (NaN/inf →
+    None); fast enough to redraw the live view every second."""
+    cols = [c for c in columns if c in frame]
+    values = []
+    for c in cols:
+        a = np.round(frame[c].to_numpy(dtype=np.float64, na_value=np.nan), decimals)
+        values.append([v if math.isfinite(v) else None for v in a.tolist()])
+    return [dict(zip(cols, row, strict=True)) for row in zip(*values, strict=True)]
+
+
+def _fill(template: str, datasets: dict[str, list[dict]]) -> dict:
+    spec = json.loads(template)
+    spec.setdefault("datasets", {}).update(datasets)
+    return spec
+
+
 # --- live view -------------------------------------------------------------------
+LIVE_LOSS_COLUMNS = ("step", "epoch", "loss", "smooth")
+LIVE_EPOCH_COLUMNS = ("epoch", "train_loss", "test_loss", "test_accuracy")
+
+
 def live_chart(loss: pd.DataFrame, epochs: pd.DataFrame, activation: str, total_epochs: int | None = None,
                height: int = 300) -> dict:
     """The running run in one chart: raw per-batch loss (faint), smoothed loss and epoch means on the
     left axis, test accuracy per epoch on the right axis, epoch boundaries as rules.
 
-    ``loss``/``epochs`` are one run's ``Run.loss_frame()`` / ``Run.epoch_frame()``. The x axis spans
-    ``total_epochs`` from the start, so the curve grows into it; hover for values.
+    ``loss``/``epochs`` are one run's ``Run.loss_frame()`` / ``Run.epoch_frame()`` (only their numeric
+    columns are sent: it is redrawn every second). The x axis spans ``total_epochs`` from the start,
+    so the curve grows into it; hover for values.
     """
-    return with_data(_live_template(activation, total_epochs or None, height),
-                     {"loss": loss, "epochs": epochs})
+    return _fill(_live_template(activation, total_epochs or None, height),
+                 {"loss": records(loss, LIVE_LOSS_COLUMNS), "epochs": records(epochs, LIVE_EPOCH_COLUMNS)})
 
 
 @cached_template
@@ -125,11 +149,12 @@ def overlay_charts(loss: pd.DataFrame, epochs: pd.DataFrame, reference: pd.DataF
                                 reference["epoch"].max() if has_ref else None)
     data = {"loss": loss, "epochs": epochs, "reference": reference if has_ref else pd.DataFrame()}
     return (with_data(_overlay_loss_template(names, max_epoch, has_ref, height), data),
-            with_data(_overlay_accuracy_template(names, max_epoch, max(160, height // 2)), data))
+            with_data(_overlay_accuracy_template(names, max_epoch, max(260, int(height * 0.8))), data))
 
 
 def _dash(legend: bool) -> alt.StrokeDash:
-    return alt.StrokeDash("run:N", title="run", legend=alt.Legend(orient="bottom") if legend else None)
+    return alt.StrokeDash("run:N", title="run",
+                          legend=alt.Legend(orient="right", labelLimit=260) if legend else None)
 
 
 @cached_template
@@ -139,7 +164,7 @@ def _overlay_loss_template(names: tuple[str, ...], max_epoch: int | None, has_re
     x = _x("epoch", max_epoch)
     hover = alt.selection_point(fields=["run"], on="pointerover", clear="pointerout", name="overlay_hover")
     lines = alt.Chart(alt.NamedData("loss")).mark_line(strokeWidth=2).encode(
-        x=x, y=alt.Y("smooth:Q", title="train loss (smoothed, log scale)", scale=alt.Scale(type="log")),
+        x=x, y=alt.Y("smooth:Q", title="train loss (smoothed)"),
         color=color, strokeDash=_dash(True),
         opacity=alt.condition(hover, alt.value(1.0), alt.value(0.6)),
         tooltip=[alt.Tooltip("run:N"), alt.Tooltip("epoch:Q", format=".2f"),
