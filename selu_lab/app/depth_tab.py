@@ -301,6 +301,8 @@ def _start_row(st_state: TabState, config: depth.StudyConfig | None) -> None:
             submit(config, speed)
         except RuntimeError as exc:  # the session's worker was closed (disconnect race)
             st_state.notices.append(("error", f"Cannot start: {exc}; reload the page"))
+        else:
+            st.rerun()  # redraw with Start disabled and the live section up
 
 
 def _notices(st_state: TabState) -> None:
@@ -483,7 +485,9 @@ def _why(study: Study, new: Study | None) -> None:
     st.caption(f"Statistics of each hidden layer on the training mini-batch, at initialisation (step 0) and "
                f"every {result.config.every} steps. Self-normalisation holds where the heatmap stays white "
                "(variance 1); red means growing, blue vanishing activations.")
-    st.vega_lite_chart(_spec("heatmap", study.id, "", 0.0, False, i, result), width="stretch")
+    heat = _spec("heatmap", study.id, "", 0.0, False, i, result)
+    # Streamlit sizes a stretched chart by its own default height: give it the spec's plus axes and title
+    st.vega_lite_chart(heat, width="stretch", height=int(heat.get("height", 200)) + 110)
     st.vega_lite_chart(_spec("profile", study.id, "", 0.0, False, i, result))
     if run.diverged_at is not None:
         st.caption(f"This run diverged at step {run.diverged_at}: its last statistics are from step "
