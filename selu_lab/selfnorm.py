@@ -151,9 +151,7 @@ def layer_flops(config: StackConfig) -> tuple[float, float]:
     return 2.0 * config.depth * w2 * config.batch, 4.0 * config.depth * w2 * grad_rows
 
 
-@lru_cache(maxsize=1)
-def measure_gflops(size: int = 1024, repeats: int = 3) -> float:
-    """This machine's fp32 GFLOP/s on a size×size matmul (best of ``repeats``; cached per process)."""
+def _matmul_gflops(size: int, repeats: int) -> float:
     a = torch.randn(size, size)
     b = torch.randn(size, size)
     out = torch.empty(size, size)
@@ -166,16 +164,62 @@ def measure_gflops(size: int = 1024, repeats: int = 3) -> float:
     return 2.0 * size**3 / best / 1e9
 
 
-def estimate_cost(config: StackConfig, gflops: float | None = None) -> tuple[float, float]:
-    """(FLOPs, estimated seconds) from depth·width²·batch and the machine's matmul speed.
+@lru_cache(maxsize=1)
+def measure_gflops(size: int = 1024, repeats: int = 3) -> float:
+    """This machine's fp32 GFLOP/s on a size×size matmul (best of ``repeats``; cached per process)."""
+    return _matmul_gflops(size, repeats)
 
-    ``gflops`` defaults to ``measure_gflops()``; the stack is assumed to reach
-    ``ASSUMED_EFFICIENCY`` of it.
+
+FWD_PASSES = 24  # elementwise passes per layer over batch×width (activation, saturation, statistics)
+BWD_PASSES = 24  # … and over grad rows×width in the gradient pass
+LAYER_OVERHEAD = 3e-4  # seconds of fixed cost (op launches, Python) per layer and pass
+PROBE_TTL = 600.0  # seconds a speed measurement stays valid (other users' load changes)
+_SPEED: list[tuple[float, float, float]] = []  # (gflops, ns per element, when)
+_SPEED_LOCK = threading.Lock()
+
+
+def machine_speed() -> tuple[float, float]:
+    """(large fp32 matmul GFLOP/s, nanoseconds per element of one elementwise pass) on this machine now.
+
+    Measured in ~20 ms and kept ``PROBE_TTL`` seconds; on a CPU shared with busy processes both can be
+    many times worse than on an idle one, and the estimate follows.
     """
+    now = time.monotonic()
+    with _SPEED_LOCK:
+        if _SPEED and now - _SPEED[0][2] < PROBE_TTL:
+            return _SPEED[0][0], _SPEED[0][1]
+    gflops = _matmul_gflops(512, 3)
+    x = torch.randn(256, 1024)
+    x.mul_(1.0)
+    best = math.inf
+    for _ in range(3):
+        t0 = time.perf_counter()
+        for _ in range(4):
+            x.mul_(1.0).add_(0.0)
+        best = min(best, time.perf_counter() - t0)
+    ns = best / (8 * x.numel()) * 1e9
+    with _SPEED_LOCK:
+        _SPEED[:] = [(gflops, ns, now)]
+    return gflops, ns
+
+
+def estimate_cost(config: StackConfig, gflops: float | None = None,
+                  ns_per_element: float | None = None) -> tuple[float, float]:
+    """(matmul FLOPs, estimated seconds): FLOPs / (``ASSUMED_EFFICIENCY`` · matmul speed) plus the
+    elementwise passes (``FWD_PASSES`` over batch×width and ``BWD_PASSES`` over grad rows×width per
+    layer) at ``ns_per_element``, plus ``LAYER_OVERHEAD`` per layer and pass. Both speeds default to
+    ``machine_speed()``."""
     config.validate()
     fwd, bwd = layer_flops(config)
-    rate = (gflops if gflops is not None else measure_gflops()) * 1e9 * ASSUMED_EFFICIENCY
-    return fwd + bwd, (fwd + bwd) / rate
+    if gflops is None or ns_per_element is None:
+        measured = machine_speed()
+        gflops = measured[0] if gflops is None else gflops
+        ns_per_element = measured[1] if ns_per_element is None else ns_per_element
+    rows = resolve_grad_batch(config)[0]
+    elements = config.depth * config.width * (FWD_PASSES * config.batch + BWD_PASSES * rows)
+    overhead = config.depth * LAYER_OVERHEAD * (2 if rows else 1)
+    return fwd + bwd, ((fwd + bwd) / (gflops * 1e9 * ASSUMED_EFFICIENCY) + elements * ns_per_element * 1e-9
+                       + overhead)
 
 
 def resolve_grad_batch(config: StackConfig, memory_mb: float = GRAD_MEMORY_MB) -> tuple[int, str]:
@@ -597,6 +641,50 @@ def analytic_curve(config: StackConfig) -> pd.DataFrame:
                              random_weights=True, **kwargs)
 
 
+MEAN_TOL = 0.1  # the target band: |mean − target| < 0.1 and |var − target| < 0.15
+VAR_TOL = 0.15
+
+
+def band_entry(layers: pd.DataFrame, target: tuple[float, float] = (0.0, 1.0), mean_tol: float = MEAN_TOL,
+               var_tol: float = VAR_TOL) -> int | None:
+    """The first layer from which every later layer stays inside the target band, or None."""
+    inside = ((layers["mean"] - target[0]).abs() < mean_tol) & ((layers["var"] - target[1]).abs() < var_tol)
+    if inside.empty or not bool(inside.iloc[-1]):
+        return None
+    outside = np.flatnonzero(~inside.to_numpy())
+    return int(layers["layer"].iloc[outside[-1] + 1]) if len(outside) else int(layers["layer"].iloc[0])
+
+
+def summary_table(results: dict[str, pd.DataFrame], target: tuple[float, float] = (0.0, 1.0),
+                  mean_tol: float = MEAN_TOL, var_tol: float = VAR_TOL) -> pd.DataFrame:
+    """One row per configuration: last layer's mean and variance, the layer from which it stays in the
+    target band, and the gradient-norm ratio layer 1 / last layer (≫ 1 exploding towards the input,
+    ≪ 1 vanishing)."""
+    rows = []
+    for name, layers in results.items():
+        last = layers.iloc[-1]
+        grads = layers["grad_norm"]
+        ratio = float(grads.iloc[0] / grads.iloc[-1]) if grads.notna().all() and grads.iloc[-1] > 0 \
+            else math.nan
+        entry = band_entry(layers, target, mean_tol, var_tol)
+        rows.append({"configuration": name, "last_mean": float(last["mean"]), "last_var": float(last["var"]),
+                     "in_band_from": entry, "self_normalising": entry is not None,
+                     "grad_ratio": ratio, "saturation": float(layers["neg_saturation"].mean())})
+    return pd.DataFrame(rows).astype({"in_band_from": "Int64"}) if rows else pd.DataFrame(rows)
+
+
+def convergence(layers: pd.DataFrame, target: tuple[float, float], start: int | None = None) -> dict:
+    """How close a stack's tail comes to a target fixed point: mean and variance averaged over the
+    layers from ``start`` (default: the second half) to the last, and their largest deviations."""
+    start = max(1, len(layers) // 2) if start is None else start
+    tail = layers[layers["layer"] >= start]
+    return {"from_layer": int(tail["layer"].iloc[0]) if len(tail) else start,
+            "mean": float(tail["mean"].mean()), "var": float(tail["var"].mean()),
+            "max_mean_error": float((tail["mean"] - target[0]).abs().max()),
+            "max_var_error": float((tail["var"] - target[1]).abs().max()),
+            "entered_band": band_entry(layers, target)}
+
+
 def with_selu_parameters(config: StackConfig, params: theory.SeluParameters) -> StackConfig:
     """``config`` with SELU's α and λ replaced by a solver result (and its target for AlphaDropout)."""
     return replace(config, activation="selu", alpha=params.alpha, scale=params.scale,
@@ -605,6 +693,7 @@ def with_selu_parameters(config: StackConfig, params: theory.SeluParameters) -> 
 
 __all__ = [
     "BATCH_RANGE", "DEPTH_RANGE", "DROPOUTS", "INITS", "RATE_RANGE", "WIDTH_RANGE", "StackConfig",
-    "StackResult", "Stopped", "analytic_curve", "default_configs", "dropout_constants", "estimate_cost",
-    "measure_gflops", "resolve_grad_batch", "run_stack", "simulate", "with_selu_parameters",
+    "StackResult", "Stopped", "analytic_curve", "band_entry", "clear_weight_cache", "convergence",
+    "default_configs", "dropout_constants", "estimate_cost", "machine_speed", "measure_gflops",
+    "memory_estimate", "resolve_grad_batch", "run_stack", "simulate", "summary_table", "with_selu_parameters",
 ]

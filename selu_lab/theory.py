@@ -340,6 +340,11 @@ class SeluParameters:
     var: float
     weights: str
 
+    @property
+    def alpha_prime(self) -> float:
+        """α′ = −λα, the negative floor AlphaDropout sets dropped units to."""
+        return -self.scale * self.alpha
+
 
 def _preactivation(mean: float, var: float, weights: str) -> tuple[float, float]:
     """(m, v) of the pre-activation at the fixed point under each weight convention."""

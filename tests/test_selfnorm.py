@@ -177,15 +177,15 @@ def test_progress_and_stop():
 
 def test_cost_estimate_and_memory_plan():
     cfg = StackConfig(depth=64, width=256, batch=1024)
-    flops, seconds = S.estimate_cost(cfg, gflops=100.0)
+    flops, seconds = S.estimate_cost(cfg, gflops=100.0, ns_per_element=0.0)
     assert flops == pytest.approx(2 * 64 * 256**2 * 1024 + 4 * 64 * 256**2 * S.AUTO_GRAD_BATCH)
-    assert seconds == pytest.approx(flops / (100e9 * S.ASSUMED_EFFICIENCY))
-    assert S.estimate_cost(StackConfig(depth=64, width=256, batch=1024, grad=False), 100.0)[0] == \
+    assert seconds == pytest.approx(flops / (100e9 * S.ASSUMED_EFFICIENCY) + 2 * 64 * S.LAYER_OVERHEAD)
+    assert S.estimate_cost(StackConfig(depth=64, width=256, batch=1024, grad=False), 100.0, 0.0)[0] == \
         pytest.approx(2 * 64 * 256**2 * 1024)
     full = StackConfig(depth=64, width=256, batch=1024, grad_batch=1024)
-    assert S.estimate_cost(full, 100.0)[0] == pytest.approx(6 * 64 * 256**2 * 1024)
+    assert S.estimate_cost(full, 100.0, 0.0)[0] == pytest.approx(6 * 64 * 256**2 * 1024)
     huge = StackConfig(depth=200, width=2048, batch=8192)
-    flops, seconds = S.estimate_cost(huge, gflops=100.0)
+    flops, seconds = S.estimate_cost(huge, gflops=100.0, ns_per_element=1.0)
     assert flops > 2 * 200 * 2048**2 * 8192 and seconds > 60  # terabytes of FLOPs: warn first
     assert S.resolve_grad_batch(huge)[0] == S.AUTO_GRAD_BATCH
     everything = StackConfig(depth=200, width=2048, batch=8192, grad_batch=8192)

@@ -203,8 +203,8 @@ def plane_chart(grid: pd.DataFrame, fixed: tuple[float, float, float] | None,
     y_scale = alt.Scale(domain=[max(0.0, float(nus.min()) - 0.5 * dy_cell), float(nus.max()) + 0.5 * dy_cell])
     x = alt.X("mu:Q", title="μ (mean of the inputs)", scale=x_scale)
     y = alt.Y("nu:Q", title="ν (variance of the inputs)", scale=y_scale)
-    color = alt.Color("norm_shown:Q", title=["‖J‖₂", "(< 1: contracting)"],
-                      scale=alt.Scale(scheme="plasma", domain=[0, 2], reverse=True),
+    norm_scale = alt.Scale(scheme="plasma", domain=[0, 2], reverse=True)
+    color = alt.Color("norm_shown:Q", title=["‖J‖₂", "(< 1: contracting)"], scale=norm_scale,
                       legend=alt.Legend(gradientLength=160))
     tips = [alt.Tooltip("mu:Q", title="μ", format=".3f"), alt.Tooltip("nu:Q", title="ν", format=".3f"),
             alt.Tooltip("mu_next:Q", title="μ̃", format=".4f"),
@@ -215,7 +215,7 @@ def plane_chart(grid: pd.DataFrame, fixed: tuple[float, float, float] | None,
                                                     tooltip=tips)
     heads = base.mark_point(shape="triangle-up", filled=True, size=40).encode(
         x=alt.X("mu_head:Q", scale=x_scale), y=alt.Y("nu_head:Q", scale=y_scale), angle="angle:Q",
-        color=alt.Color("norm_shown:Q", scale=color.scale, legend=None), tooltip=tips)
+        color=alt.Color("norm_shown:Q", scale=norm_scale, legend=None), tooltip=tips)
     layers: list[alt.Chart] = [shafts, heads]
     if path is not None and len(path):
         p = path.rename(columns={"mean": "mu", "var": "nu"})
