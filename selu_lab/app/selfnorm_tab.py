@@ -245,9 +245,11 @@ def _duration(seconds: float) -> str:
 
 
 def run_configs(configs: dict[str, selfnorm.StackConfig], *, key: str,
-                confirm_seconds: float = CONFIRM_SECONDS) -> dict[str, selfnorm.StackResult]:
+                confirm_seconds: float | None = None) -> dict[str, selfnorm.StackResult]:
     """Results for every configuration: stored ones at once, cheap ones now with a progress bar,
-    expensive ones (estimated above ``confirm_seconds`` together) after the user confirms."""
+    expensive ones (estimated above ``confirm_seconds``, default ``CONFIRM_SECONDS``, together) after
+    the user confirms."""
+    confirm_seconds = CONFIRM_SECONDS if confirm_seconds is None else confirm_seconds
     shop = store()
     results: dict[str, selfnorm.StackResult] = {}
     pending: dict[str, selfnorm.StackConfig] = {}
