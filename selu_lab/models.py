@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+from typing import Any
 
 import torch
 from torch import nn
@@ -66,6 +67,32 @@ class SeededDropout(nn.Module):
         return f"p={self.p}, alpha={self.alpha}"
 
 
+class _FlattenChannelsLast(torch.autograd.Function):
+    """Flatten a channels-last [N, C, H, W] tensor in the seed's (C, H, W) order.
+
+    Same values as ``torch.flatten``; the gradient goes back channels-last, so the
+    activation and max-pool backward passes stay on their fast channels-last path
+    instead of converting a mixed-layout gradient (≈ 10 % of a CPU training step).
+    """
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
+        ctx.shape = x.shape
+        return x.contiguous().view(x.shape[0], -1)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
+        return grad.reshape(ctx.shape).contiguous(memory_format=torch.channels_last)
+
+
+def flatten(x: torch.Tensor) -> torch.Tensor:
+    """``torch.flatten(x, 1)`` with a channels-last gradient for channels-last 4-d inputs."""
+    if x.dim() == 4 and x.shape[1] > 1 and not x.is_contiguous() \
+            and x.is_contiguous(memory_format=torch.channels_last):
+        return _FlattenChannelsLast.apply(x)
+    return torch.flatten(x, 1)
+
+
 class SeedCNN(nn.Module):
     """The seed's two-conv CNN for 1×28×28 inputs in [0, 1]; returns 10 logits."""
 
@@ -93,7 +120,7 @@ class SeedCNN(nn.Module):
             x = (x - self.input_mean) / self.input_std
         x = self._act_pool(self.conv1(x))
         x = self._act_pool(self.conv2(x))
-        x = torch.flatten(x, 1)
+        x = flatten(x)
         x = self.dropout(self.act(self.fc1(x)))
         return self.fc2(x)
 

@@ -17,9 +17,12 @@ weights, the shuffling and the dropout masks come from their own generators.
 from __future__ import annotations
 
 import csv
+import ctypes
 import io
 import math
 import os
+import platform
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -365,9 +368,36 @@ def prepare_cpu(threads: int | None = None) -> None:
     one thread can beat two: OpenMP threads spin while they wait for each other).
     """
     torch.set_flush_denormal(True)
+    _keep_freed_memory()
     n = cpu_count() if threads is None else threads
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
+
+
+_MALLOC_TUNED = False
+
+
+def _keep_freed_memory() -> None:
+    """Ask glibc to reuse freed blocks up to 32 MB instead of returning them to the OS.
+
+    Each training step allocates and frees the same few-MB activations; with glibc's
+    defaults, blocks freed by OpenMP worker threads were unmapped and re-faulted every
+    step (≈ 1 600 page faults per batch of 64 here). Once per process; no-op elsewhere.
+    """
+    global _MALLOC_TUNED
+    if _MALLOC_TUNED or not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc":
+        return
+    _MALLOC_TUNED = True
+    try:
+        libc = ctypes.CDLL(None)
+        libc.mallopt(_M_MMAP_THRESHOLD, 32 << 20)
+        libc.mallopt(_M_TRIM_THRESHOLD, 256 << 20)
+    except (OSError, AttributeError):  # pragma: no cover - exotic libc
+        pass
+
+
+_M_TRIM_THRESHOLD = -1  # glibc malloc.h
+_M_MMAP_THRESHOLD = -3
 
 
 def resolve_device(name: str = "auto") -> torch.device:

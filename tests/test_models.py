@@ -164,3 +164,20 @@ def test_images_to_input() -> None:
     x = images_to_input(images)
     assert x.shape == (2, 1, 28, 2) and x.dtype == torch.float32
     assert x.min().item() == 0.0 and x.max().item() == 1.0
+
+
+def test_channels_last_model_matches_the_plain_one() -> None:
+    """The CPU fast path (channels-last weights and inputs, own flatten) changes no value."""
+    plain = build_cnn(seed=4)
+    fast = build_cnn(seed=4).to(memory_format=torch.channels_last)
+    x = torch.rand(6, 1, 28, 28)
+    y = torch.tensor([1, 2, 3, 4, 5, 6])
+    outs = []
+    for model, inp in ((plain, x), (fast, x.contiguous(memory_format=torch.channels_last))):
+        out = model(inp)
+        F.cross_entropy(out, y).backward()
+        outs.append(out.detach())
+    assert torch.allclose(outs[0], outs[1], atol=1e-5)
+    for (name, p0), p1 in zip(plain.named_parameters(), fast.parameters(), strict=True):
+        assert torch.allclose(p0.grad, p1.grad, rtol=1e-4, atol=1e-6), name
+    assert fast.conv2.weight.grad.is_contiguous(memory_format=torch.channels_last)
