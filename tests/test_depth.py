@@ -360,6 +360,11 @@ def test_charts_build_with_fixed_colours_and_a_variance_scale_centred_at_one(dat
     assert scale["type"] == "log" and scale["domainMid"] == 1
     assert scale["domain"][0] == pytest.approx(1 / scale["domain"][1])
     C.layer_profile_chart(stats, color=COLORS["selu"]).to_dict()
+    mean = C.layer_heatmap(stats, "mean").to_dict()["encoding"]["color"]["scale"]
+    assert mean["domainMid"] == 0 and mean["domain"][0] == -mean["domain"][1]
+    assert C.layer_heatmap(stats, "grad_norm").to_dict()["encoding"]["color"]["scale"]["type"] == "log"
+    with pytest.raises(ValueError, match="unknown quantity"):
+        C.layer_heatmap(stats, "median")
 
 
 def test_long_curves_are_thinned_below_the_altair_row_limit():

@@ -53,11 +53,13 @@ SUBSET = links.Setting("ds_subset", 60_000, "choice", options=SUBSETS,
 SEED = links.Setting("ds_seed", 0, "int", 0, 999_999)
 ALPHA_DROPOUT = links.Setting("ds_alpha_dropout", 0.0, "float", 0.0, 0.3)
 LOG_Y = links.Setting("ds_logy", True, "bool")
+HEATMAP = links.Setting("ds_heatmap", "var", "choice", options=tuple(charts.HEATMAP_QUANTITIES),
+                       labels=tuple(charts.HEATMAP_QUANTITIES.values()))
 VIEW = links.Setting("ds_view", "same", "choice", options=("same", "best"),
                      labels=("every strategy at one rate", "each at its best rate"))
 
 SETTINGS = (ARCH, STRATEGIES, DEPTHS, WIDTH, CHANNELS, STEPS, LR, SWEEP, LR_MIN, LR_MAX, LR_N, OPTIMIZER,
-            BATCH, SUBSET, SEED, ALPHA_DROPOUT, LOG_Y, VIEW)
+            BATCH, SUBSET, SEED, ALPHA_DROPOUT, LOG_Y, VIEW, HEATMAP)
 
 
 @dataclass
@@ -385,8 +387,9 @@ def _spec(kind: str, study_id: str, view: str, lr: float, log_y: bool, run_index
         chart = charts.final_loss_by_depth(depth.summary_table(shown))
     elif kind == "heatmap":
         run = result.runs[run_index]
-        chart = charts.variance_heatmap(depth.layer_stats_frame(run), title=(
-            f"Activation variance per layer: {run.label}, depth {run.depth}, lr {run.lr:g}"))
+        name = charts.HEATMAP_QUANTITIES[view]
+        chart = charts.layer_heatmap(depth.layer_stats_frame(run), view, title=(
+            f"{name.capitalize()} per layer: {run.label}, depth {run.depth}, lr {run.lr:g}"))
     elif kind == "profile":
         run = result.runs[run_index]
         chart = charts.layer_profile_chart(depth.layer_stats_frame(run),
@@ -480,12 +483,16 @@ def _why(study: Study, new: Study | None) -> None:
         deepest = max(r.depth for r in runs)
         snn = [i for i, r in enumerate(runs) if r.depth == deepest and r.strategy == "selu"]
         st.session_state[key] = snn[0] if snn else len(runs) - 1
-    i = st.selectbox("Run", options, key=key, format_func=lambda k: _run_label(runs[k]))
+    c = st.columns([3, 1])
+    i = c[0].selectbox("Run", options, key=key, format_func=lambda k: _run_label(runs[k]))
+    with c[1]:
+        quantity = links.select(HEATMAP, "Heatmap of")
     run = runs[i]
     st.caption(f"Statistics of each hidden layer on the training mini-batch, at initialisation (step 0) and "
-               f"every {result.config.every} steps. Self-normalisation holds where the heatmap stays white "
-               "(variance 1); red means growing, blue vanishing activations.")
-    heat = _spec("heatmap", study.id, "", 0.0, False, i, result)
+               f"every {result.config.every} steps; the gradient norm is that of each layer's weights. "
+               "Self-normalisation holds where the variance heatmap stays white (variance 1) while the "
+               "weights move; red means growing, blue vanishing activations.")
+    heat = _spec("heatmap", study.id, quantity, 0.0, False, i, result)
     # Streamlit sizes a stretched chart by its own default height: give it the spec's plus axes and title
     st.vega_lite_chart(heat, width="stretch", height=int(heat.get("height", 200)) + 110)
     st.vega_lite_chart(_spec("profile", study.id, "", 0.0, False, i, result))

@@ -139,26 +139,57 @@ def _var_domain(values: pd.Series) -> list[float]:
     return [10.0 ** -reach, 10.0 ** reach]
 
 
+HEATMAP_QUANTITIES: dict[str, str] = {
+    "var": "activation variance",
+    "mean": "activation mean",
+    "grad_norm": "weight-gradient norm",
+}
+
+
+def layer_heatmap(stats: pd.DataFrame, quantity: str = "var", *, title: str | None = None,
+                  height: int | None = None) -> alt.Chart:
+    """Layer × checkpoint step, coloured by one statistic of ``layer_stats_frame``.
+
+    ``var``: log scale centred at 1 (white = self-normalised, red growing, blue vanishing);
+    ``mean``: linear scale centred at 0; ``grad_norm``: log scale, sequential.
+    """
+    if quantity not in HEATMAP_QUANTITIES:
+        raise ValueError(f"unknown quantity {quantity!r}; choose one of: {', '.join(HEATMAP_QUANTITIES)}")
+    df = stats.dropna(subset=[quantity]).copy()
+    df = df[np.isfinite(df[quantity])]
+    name = HEATMAP_QUANTITIES[quantity]
+    if quantity == "var":
+        df["shown"] = df["var"].clip(lower=VAR_FLOOR)
+        scale = alt.Scale(type="log", scheme="redblue", reverse=True, domainMid=1,
+                          domain=_var_domain(df["shown"]), clamp=True)
+    elif quantity == "mean":
+        df["shown"] = df["mean"]
+        reach = max(0.1, float(df["mean"].abs().max())) if not df.empty else 1.0
+        scale = alt.Scale(scheme="purpleorange", domainMid=0, domain=[-reach, reach])
+    else:
+        df["shown"] = df["grad_norm"].clip(lower=1e-12)
+        scale = alt.Scale(type="log", scheme="viridis")
+    n_layers = int(df["layer"].max()) if not df.empty else 1
+    return alt.Chart(df).mark_rect().encode(
+        x=alt.X("step:O", title="step (0 = initialisation)"),
+        y=alt.Y("layer:O", title="layer", sort="ascending"),
+        color=alt.Color("shown:Q", title=name.split()[-1] if quantity != "grad_norm" else "‖∇W‖",
+                        scale=scale),
+        tooltip=[alt.Tooltip("layer:O"), alt.Tooltip("name:N"), alt.Tooltip("step:O"),
+                 alt.Tooltip("var:Q", title="variance", format=".4g"),
+                 alt.Tooltip("mean:Q", format=".4g"), alt.Tooltip("grad_norm:Q", title="‖∇W‖",
+                                                                  format=".4g")],
+    ).properties(title=title or f"{name.capitalize()} per layer",
+                 height=height or max(160, min(560, 14 * n_layers)))
+
+
 def variance_heatmap(stats: pd.DataFrame, *, title: str = "Activation variance per layer",
                      height: int | None = None) -> alt.Chart:
     """Layer × checkpoint step, coloured by activation variance on a log scale centred at 1.
 
     White means variance 1 (self-normalised); red, growing; blue, vanishing.
     """
-    df = stats.dropna(subset=["var"]).copy()
-    df["shown"] = df["var"].clip(lower=VAR_FLOOR)
-    n_layers = int(df["layer"].max()) if not df.empty else 1
-    return alt.Chart(df).mark_rect().encode(
-        x=alt.X("step:O", title="step (0 = initialisation)"),
-        y=alt.Y("layer:O", title="layer", sort="ascending"),
-        color=alt.Color("shown:Q", title="variance",
-                        scale=alt.Scale(type="log", scheme="redblue", reverse=True, domainMid=1,
-                                        domain=_var_domain(df["shown"]), clamp=True)),
-        tooltip=[alt.Tooltip("layer:O"), alt.Tooltip("name:N"), alt.Tooltip("step:O"),
-                 alt.Tooltip("var:Q", title="variance", format=".4g"),
-                 alt.Tooltip("mean:Q", format=".4g"), alt.Tooltip("grad_norm:Q", title="‖∇W‖",
-                                                                  format=".4g")],
-    ).properties(title=title, height=height or max(160, min(560, 14 * n_layers)))
+    return layer_heatmap(stats, "var", title=title, height=height)
 
 
 def layer_profile_chart(stats: pd.DataFrame, *, color: str = "#333", width: int = 220,
