@@ -125,8 +125,8 @@ def saturation_chart(measured: Mapping[str, pd.DataFrame], colors: Mapping[str, 
     """Fraction of units in negative saturation per layer (ELU family: f(z) < −0.9·λα)."""
     names = tuple(measured)
     data = _long(measured, "measured")[["config", "layer", "neg_saturation"]].dropna()
-    spec = with_data(_line_template(len(names), "neg_saturation", "fraction of units saturated", False,
-                                    height), {"layers": data}, names)
+    spec = with_data(_line_template(len(names), "neg_saturation", "Negative saturation per layer",
+                                    "fraction of units saturated", False, height), {"layers": data}, names)
     _set_colors(spec, names, colors)
     return spec
 
@@ -137,24 +137,29 @@ def grad_norm_chart(measured: Mapping[str, pd.DataFrame], colors: Mapping[str, s
     names = tuple(measured)
     data = _long(measured, "measured")[["config", "layer", "grad_norm"]].dropna()
     data = data[data["grad_norm"] > GRAD_FLOOR]
-    spec = with_data(_line_template(len(names), "grad_norm", "‖∂L/∂W_l‖ (Frobenius, log)", True, height),
-                     {"layers": data}, names)
+    spec = with_data(_line_template(len(names), "grad_norm", "Weight-gradient norm per layer",
+                                    "‖∂L/∂W_l‖_F (log)", True, height), {"layers": data}, names)
     _set_colors(spec, names, colors)
     return spec
 
 
 @cached_template
-def _line_template(n: int, field: str, title: str, log: bool, height: int) -> alt.Chart:
+def _line_template(n: int, field: str, title: str, axis_title: str, log: bool,
+                   height: int) -> alt.HConcatChart:
     names = tuple(placeholder(i) for i in range(n))
-    y = alt.Y(f"{field}:Q", title=title,
+    y = alt.Y(f"{field}:Q", title=axis_title,
               scale=alt.Scale(type="log") if log else alt.Scale(domain=[0, 1], clamp=True))
     fmt = ".4g" if log else ".2%"
+    # a layer, so that the named data stay with the mark: Streamlit drops a unit chart's top-level
+    # named data (the points then lose their values and colours)
     line = alt.Chart(alt.NamedData("layers")).mark_line(strokeWidth=2, point=alt.OverlayMarkDef(size=12))
-    return line.encode(
+    panel = alt.layer(line.encode(
         x=alt.X("layer:Q", title="layer l", axis=alt.Axis(tickMinStep=1)), y=y,
         color=_color(names, {p: "#000" for p in names}),
         tooltip=[alt.Tooltip("config:N"), alt.Tooltip("layer:Q"), alt.Tooltip(f"{field}:Q", format=fmt)],
-    ).properties(title=title, height=height, width=420)
+    )).properties(title=title, height=height, width=420)
+    # inside a concat: Streamlit takes a top-level height as the whole element's height
+    return alt.hconcat(panel)
 
 
 def histogram_chart(hists: Mapping[str, pd.DataFrame], colors: Mapping[str, str],
@@ -205,7 +210,7 @@ def plane_chart(grid: pd.DataFrame, fixed: tuple[float, float, float] | None,
     y = alt.Y("nu:Q", title="ν (variance of the inputs)", scale=y_scale)
     norm_scale = alt.Scale(scheme="plasma", domain=[0, 2], reverse=True)
     color = alt.Color("norm_shown:Q", title=["‖J‖₂", "(< 1: contracting)"], scale=norm_scale,
-                      legend=alt.Legend(gradientLength=160))
+                      legend=alt.Legend(type="gradient", gradientLength=160))
     tips = [alt.Tooltip("mu:Q", title="μ", format=".3f"), alt.Tooltip("nu:Q", title="ν", format=".3f"),
             alt.Tooltip("mu_next:Q", title="μ̃", format=".4f"),
             alt.Tooltip("nu_next:Q", title="ν̃", format=".4f"),
