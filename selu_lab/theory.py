@@ -317,12 +317,17 @@ def map_grid(act: Activation, mus: np.ndarray, nus: np.ndarray, omega: float = 0
         a, lam, k = elu_parameters(act)
         m2, v2 = moment_map(mm, vv, omega, tau, a, lam, k)
         norms = spectral_norm(moment_map_jacobian(mm, vv, omega, tau, a, lam, k))
-    else:
+    else:  # quadrature per point; the Jacobian from differences across the grid (for colour only)
         pairs = [activation_map(act, m, v, omega, tau) for m, v in zip(mm, vv, strict=True)]
         m2 = np.array([p[0] for p in pairs])
         v2 = np.array([p[1] for p in pairs])
-        norms = np.array([spectral_norm(activation_jacobian(act, m, v, omega, tau))
-                          for m, v in zip(mm, vv, strict=True)])
+        shape = (len(nus), len(mus))
+        mus_a, nus_a = np.asarray(mus, float), np.asarray(nus, float)
+        jac = np.empty((*shape, 2, 2))
+        for row, out in enumerate((m2.reshape(shape), v2.reshape(shape))):
+            d_nu, d_mu = np.gradient(out, nus_a, mus_a) if min(shape) > 1 else (np.zeros(shape),) * 2
+            jac[..., row, 0], jac[..., row, 1] = d_mu, d_nu
+        norms = np.asarray(spectral_norm(jac)).ravel()
     return pd.DataFrame({"mu": mm, "nu": vv, "mu_next": m2, "nu_next": v2,
                          "spectral_norm": np.broadcast_to(norms, mm.shape)})
 
