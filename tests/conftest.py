@@ -3,7 +3,8 @@
 ``mnist_dir`` looks for the four MNIST files in ``$SELU_LAB_DATA_DIR``, ``./data``,
 the repository's ``data/`` and ``../shared/data/mnist``; failing that it downloads
 them through torchvision into the default data directory; failing that the test is
-skipped with the reason. ``.ci/run`` always provides them, so in CI these tests run.
+skipped with the reason — or failed, when ``SELU_LAB_REQUIRE_MNIST=1`` (set by ``.ci/run``,
+which always provides the files, so in CI these tests run).
 Tests using ``mnist_dir`` or ``mnist`` get the ``mnist`` marker automatically.
 """
 
@@ -42,6 +43,12 @@ def mnist_candidates() -> list[Path]:
     return unique
 
 
+def _skip_or_fail(reason: str) -> None:
+    if os.environ.get("SELU_LAB_REQUIRE_MNIST") == "1":
+        pytest.fail(f"SELU_LAB_REQUIRE_MNIST=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def mnist_dir() -> Path:
     """A directory with the real MNIST files, or skip with the reason."""
@@ -50,12 +57,13 @@ def mnist_dir() -> Path:
         if find_mnist_files(folder) is not None:
             return folder
     target = candidates[0] if os.environ.get(ENV_VAR, "").strip() else REPO / "data"
+    where = ", ".join(map(str, candidates))
     try:
         download_mnist(target)
     except DataError as exc:
-        pytest.skip(f"real MNIST not found in {', '.join(map(str, candidates))} and not downloadable: {exc}")
+        _skip_or_fail(f"real MNIST not found in {where} and not downloadable: {exc}")
     if find_mnist_files(target) is None:
-        pytest.skip(f"real MNIST not found in {', '.join(map(str, candidates))}; the download left no files")
+        _skip_or_fail(f"real MNIST not found in {where}; the download left no files")
     return target
 
 
