@@ -446,7 +446,7 @@ def _solver_section(width: int) -> None:
                f"{params.alpha_prime:.6f} and d ~ Bernoulli(1 − rate); a and b keep mean {mean:g} and "
                f"variance {var:g}.")
     verify = selfnorm.with_selu_parameters(
-        selfnorm.StackConfig(depth=64, width=max(width, 256), batch=512, grad=False,
+        selfnorm.StackConfig(depth=64, width=min(max(width, 256), 512), batch=512, grad=False,
                              dropout="alpha" if rate > 0 else "none", dropout_rate=float(rate)), params)
     name = f"SELU α={params.alpha:.4g}, λ={params.scale:.4g}"
     results = run_configs({name: verify}, key="sn_verify")
