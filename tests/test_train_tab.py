@@ -99,6 +99,7 @@ def texts(at: AppTest, kind: str) -> str:
 
 def test_a_tiny_run_finishes_and_lands_in_the_history(app):
     assert app.selectbox(key="tr_subset").value == 1000 and app.number_input(key="tr_epochs").value == 2
+    assert "Overrides of the seed recipe: epochs 2" in texts(app, "caption")
     app.button(key="tr_start").click().run()
     assert not app.exception, app.exception
     job = only_job(app)

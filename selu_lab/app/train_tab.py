@@ -250,6 +250,17 @@ def _controls() -> dict[str, Any]:
     return v
 
 
+def _overrides_note(values: dict[str, Any]) -> None:
+    """Say which settings differ from the chosen recipe (such runs are labelled 'custom')."""
+    base = trainer.recipe_config(values["recipe"])
+    changed = [f"{name.replace('_', ' ')} {values[name]:g}" if isinstance(values[name], float)
+               else f"{name.replace('_', ' ')} {values[name]}"
+               for name in RECIPE_FIELDS if getattr(base, name) != values[name]]
+    if changed:
+        st.caption(f"Overrides of the {values['recipe']} recipe: {', '.join(changed)}; "
+                   "runs with these settings are labelled *custom*.")
+
+
 def _buttons(st_state: TabState, values: dict[str, Any]) -> None:
     b = st.columns([1, 1.4, 3])
     start = b[0].button("Start", key="tr_start", type="primary", width="stretch",
@@ -286,7 +297,8 @@ def _notices(st_state: TabState) -> None:
 
 
 # --- the live section ------------------------------------------------------------------
-def _duration(seconds: float | None) -> str:
+def format_duration(seconds: float | None) -> str:
+    """'42 s', '3 min 05 s', '1 h 02 min'; '–' when unknown."""
     if seconds is None or not math.isfinite(seconds):
         return "–"
     seconds = max(0, round(seconds))
@@ -297,6 +309,9 @@ def _duration(seconds: float | None) -> str:
         return f"{minutes} min {s:02d} s"
     hours, m = divmod(minutes, 60)
     return f"{hours} h {m:02d} min"
+
+
+_duration = format_duration  # the name the Depth-study tab imported first
 
 
 def _stop_current() -> None:
@@ -334,7 +349,12 @@ def _live() -> None:
             queued.append(run)
     with st.container(border=True):
         if current is None:
-            st.info("Starting…")
+            busy = worker().current
+            if busy is not None and busy.id not in st_state.jobs:
+                st.info(f"Queued behind **{busy.label}** (started in another tab of this session); "
+                        "it starts when that one ends.")
+            else:
+                st.info("Starting…")
         else:
             _current_run(*current)
         cols = st.columns([1, 1, 4])
@@ -359,7 +379,7 @@ def _current_run(job: jobs.Job, run: Run) -> None:
         st.progress(p["fraction"], text=(
             f"**{run.name}** · epoch {p['epoch']:.0f}/{p['epochs']} · batch {p['batch']:.0f}/"
             f"{p['batches_per_epoch']:.0f} · {p['images_per_s']:,.0f} images/s · "
-            f"elapsed {_duration(p['elapsed'])} · ETA {_duration(p['eta'])}"))
+            f"elapsed {format_duration(p['elapsed'])} · ETA {format_duration(p['eta'])}"))
     if job.stop_requested:
         st.caption("Stopping after this batch (a last evaluation on the test set follows)…")
     st.vega_lite_chart(charts.live_chart(run.loss_frame(LIVE_POINTS), run.epoch_frame(), run.activation,
@@ -436,7 +456,7 @@ def _details(st_state: TabState, new_ids: list[str]) -> None:
     m[0].metric("Test accuracy", "–" if run.test_accuracy is None else f"{run.test_accuracy:.2%}")
     loss = run.final_train_loss
     m[1].metric("Final train loss", "–" if loss is None else f"{loss:.4f}")
-    m[2].metric("Time", _duration(run.elapsed))
+    m[2].metric("Time", format_duration(run.elapsed))
     m[3].metric("Images/s", "–" if run.images_per_s is None else f"{run.images_per_s:,.0f}")
     c = st.columns(2)
     if run.confusion is not None:
@@ -501,6 +521,7 @@ def render() -> None:
     new_ids = harvest(st_state, session_worker)
     _first_load()
     values = _controls()
+    _overrides_note(values)
     _buttons(st_state, values)
     _notices(st_state)
     _live_section(st_state)
