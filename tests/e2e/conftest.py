@@ -33,7 +33,7 @@ def browser_ok() -> None:
 
 @pytest.fixture(scope="module")
 def server(browser_ok):
-    with streamlit_server() as (url, proc):
+    with streamlit_server() as (url, _proc):
         yield url
 
 

@@ -11,6 +11,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -40,14 +41,18 @@ def browser_missing() -> str | None:
 
 
 @contextlib.contextmanager
-def streamlit_server(env: dict[str, str] | None = None, timeout: float = 60.0) -> Iterator[tuple[str, subprocess.Popen]]:
+def streamlit_server(env: dict[str, str] | None = None,
+                     timeout: float = 60.0) -> Iterator[tuple[str, subprocess.Popen]]:
     """Yield (base URL, process) of a fresh `streamlit run` server; stop it afterwards."""
     port = free_port()
     cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
            "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
            "--browser.gatherUsageStats", "false"]
+    # a file, not a pipe: nobody reads the log while the tests run, and a full pipe blocks the server
+    log = tempfile.NamedTemporaryFile("w+", prefix="streamlit-", suffix=".log", delete=False)  # noqa: SIM115
     proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})},
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=log, stderr=subprocess.STDOUT, text=True)
+    proc.log_path = log.name  # type: ignore[attr-defined]
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, proc, timeout)
@@ -58,6 +63,7 @@ def streamlit_server(env: dict[str, str] | None = None, timeout: float = 60.0) -
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+        log.close()
 
 
 def wait_healthy(url: str, proc: subprocess.Popen, timeout: float) -> float:
@@ -65,7 +71,8 @@ def wait_healthy(url: str, proc: subprocess.Popen, timeout: float) -> float:
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout:
         if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited early:\n{proc.stdout.read() if proc.stdout else ''}")
+            log = Path(getattr(proc, "log_path", "/dev/null")).read_text()
+            raise RuntimeError(f"streamlit exited early:\n{log[-4000:]}")
         try:
             with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
                 if r.status == 200:
@@ -81,13 +88,20 @@ def launch_browser(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
 
 
-def wait_app_idle(page, timeout_ms: int = 60_000) -> None:
-    """Wait until the app has rendered and no script run is in progress."""
+def wait_app_idle(page, timeout_ms: int = 90_000, quiet_ms: int = 1500) -> None:
+    """Wait until the app has rendered and stayed idle for ``quiet_ms``.
+
+    Idle: tabs drawn, no "running" status widget and no skeleton placeholders. The status widget
+    appears only some time after a run starts, hence the quiet period.
+    """
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)
     page.wait_for_function(
-        """() => {
-            const app = document.querySelector('[data-testid="stApp"]');
-            const running = document.querySelector('[data-testid="stStatusWidget"]');
-            return app && !running && document.querySelectorAll('[data-testid="stTab"]').length > 0;
-        }""", timeout=timeout_ms)
-    page.wait_for_timeout(300)
+        """(quietMs) => {
+            const busy = document.querySelector('[data-testid="stStatusWidget"]')
+                || document.querySelector('[data-testid="stSkeleton"]')
+                || document.querySelectorAll('[data-testid="stTab"]').length === 0;
+            const now = Date.now();
+            if (busy) { window.__seluIdleSince = null; return false; }
+            window.__seluIdleSince = window.__seluIdleSince || now;
+            return now - window.__seluIdleSince >= quietMs;
+        }""", arg=quiet_ms, timeout=timeout_ms, polling=200)

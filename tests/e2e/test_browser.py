@@ -23,7 +23,8 @@ def chart_svg_signature(page, index: int = 0) -> str:
     """The drawn marks of the index-th Vega chart (changes when the plotted data change)."""
     chart = page.locator('[data-testid="stVegaLiteChart"]').nth(index)
     chart.wait_for()
-    return chart.evaluate("el => Array.from(el.querySelectorAll('path')).map(p => p.getAttribute('d')).join('|')")
+    return chart.evaluate(
+        "el => Array.from(el.querySelectorAll('path')).map(p => p.getAttribute('d')).join('|')")
 
 
 @pytest.mark.parametrize("tab", TABS)
