@@ -179,7 +179,8 @@ _SPEED_LOCK = threading.Lock()
 
 
 def machine_speed() -> tuple[float, float]:
-    """(large fp32 matmul GFLOP/s, nanoseconds per element of one elementwise pass) on this machine now.
+    """(large fp32 matmul GFLOP/s, nanoseconds per element of one elementwise pass) on this machine now,
+    with ``best_threads()`` threads.
 
     Measured in ~20 ms and kept ``PROBE_TTL`` seconds; on a CPU shared with busy processes both can be
     many times worse than on an idle one, and the estimate follows.
@@ -188,15 +189,20 @@ def machine_speed() -> tuple[float, float]:
     with _SPEED_LOCK:
         if _SPEED and now - _SPEED[0][2] < PROBE_TTL:
             return _SPEED[0][0], _SPEED[0][1]
-    gflops = _matmul_gflops(512, 3)
-    x = torch.randn(256, 1024)
-    x.mul_(1.0)
-    best = math.inf
-    for _ in range(3):
-        t0 = time.perf_counter()
-        for _ in range(4):
-            x.mul_(1.0).add_(0.0)
-        best = min(best, time.perf_counter() - t0)
+    previous, threads = torch.get_num_threads(), best_threads()  # as the tab runs stacks
+    torch.set_num_threads(threads)
+    try:
+        gflops = _matmul_gflops(512, 3)
+        x = torch.randn(256, 1024)
+        x.mul_(1.0)
+        best = math.inf
+        for _ in range(3):
+            t0 = time.perf_counter()
+            for _ in range(4):
+                x.mul_(1.0).add_(0.0)
+            best = min(best, time.perf_counter() - t0)
+    finally:
+        torch.set_num_threads(previous)
     ns = best / (8 * x.numel()) * 1e9
     with _SPEED_LOCK:
         _SPEED[:] = [(gflops, ns, now)]
@@ -502,13 +508,55 @@ def _histogram(x: torch.Tensor, layer: int, mean: float, std: float) -> pd.DataF
 
 
 def simulate(config: StackConfig, progress: Progress | None = None, stop: Stop | None = None,
-             *, grad_memory_mb: float = GRAD_MEMORY_MB) -> StackResult:
+             *, grad_memory_mb: float = GRAD_MEMORY_MB, threads: int | None = None) -> StackResult:
     """Run the stack: one forward pass for the statistics (memory of one layer) that also keeps
     the gradient batch's pre-activations, then one backward pass for the gradient norms.
 
     ``progress(fraction, text)`` is called after every layer; when ``stop()`` returns True the
-    run raises ``Stopped`` carrying the layers finished so far.
+    run raises ``Stopped`` carrying the layers finished so far. ``threads`` sets torch's
+    (process-wide) CPU thread count for the run and restores it afterwards (see ``best_threads``).
     """
+    if threads is None or threads == torch.get_num_threads():
+        return _simulate(config, progress, stop, grad_memory_mb)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        return _simulate(config, progress, stop, grad_memory_mb)
+    finally:
+        torch.set_num_threads(previous)
+
+
+_THREADS: list[tuple[int, float]] = []  # (best thread count, when)
+
+
+def best_threads() -> int:
+    """1 or torch's thread count, whichever runs a small stack faster on this machine now.
+
+    On a CPU shared with busy processes, OpenMP threads that spin while waiting for each other
+    can make every elementwise op 10–20× slower with 2 threads than with 1; on an idle machine
+    all threads win. Measured in a few ms, kept ``PROBE_TTL`` seconds.
+    """
+    now = time.monotonic()
+    with _SPEED_LOCK:
+        if _THREADS and now - _THREADS[0][1] < PROBE_TTL:
+            return _THREADS[0][0]
+    default = torch.get_num_threads()
+    best = default
+    if default > 1:
+        probe = StackConfig(depth=4, width=256, batch=256, grad_batch=64)
+        timings = {}
+        for n in (default, 1, default, 1):
+            t0 = time.perf_counter()
+            simulate(probe, threads=n)
+            timings[n] = min(timings.get(n, math.inf), time.perf_counter() - t0)
+        best = 1 if timings[1] < 0.8 * timings[default] else default
+    with _SPEED_LOCK:
+        _THREADS[:] = [(best, now)]
+    return best
+
+
+def _simulate(config: StackConfig, progress: Progress | None, stop: Stop | None,
+              grad_memory_mb: float) -> StackResult:
     config.validate()
     t_start = time.perf_counter()
     kernel = _Kernel(config.activation_fn())
@@ -693,7 +741,8 @@ def with_selu_parameters(config: StackConfig, params: theory.SeluParameters) -> 
 
 __all__ = [
     "BATCH_RANGE", "DEPTH_RANGE", "DROPOUTS", "INITS", "RATE_RANGE", "WIDTH_RANGE", "StackConfig",
-    "StackResult", "Stopped", "analytic_curve", "band_entry", "clear_weight_cache", "convergence",
+    "StackResult", "Stopped", "analytic_curve", "band_entry", "best_threads", "clear_weight_cache",
+    "convergence",
     "default_configs", "dropout_constants", "estimate_cost", "machine_speed", "measure_gflops",
     "memory_estimate", "resolve_grad_batch", "run_stack", "simulate", "summary_table", "with_selu_parameters",
 ]

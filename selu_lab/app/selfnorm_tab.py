@@ -276,6 +276,7 @@ def run_configs(configs: dict[str, selfnorm.StackConfig], *, key: str,
                       icon=":material/play_arrow:", on_click=_confirm, args=(list(pending.values()),))
         return results
     bar = st.progress(0.0, text="Computing…")
+    threads = selfnorm.best_threads()
     done_flops = 0.0
     for name, cfg in pending.items():
         share = costs[name][0] / flops if flops > 0 else 1.0 / len(pending)
@@ -285,7 +286,7 @@ def run_configs(configs: dict[str, selfnorm.StackConfig], *, key: str,
             bar.progress(min(1.0, start / flops + fraction * share) if flops > 0 else fraction,
                          text=f"**{name}**: {text}")
 
-        result = selfnorm.simulate(cfg, progress=progress)
+        result = selfnorm.simulate(cfg, progress=progress, threads=threads)
         shop.put(cfg, result)
         results[name] = result
         done_flops += costs[name][0]
