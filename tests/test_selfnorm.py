@@ -207,3 +207,14 @@ def test_cost_estimate_and_memory_plan():
 def test_bad_configs_raise_value_error(kwargs, needle):
     with pytest.raises(ValueError, match=needle):
         StackConfig(**kwargs).validate()
+
+
+def test_thread_count_is_set_for_the_run_and_restored():
+    cfg = StackConfig(depth=3, width=64, batch=128)
+    before = torch.get_num_threads()
+    one = S.run_stack(cfg)
+    single = S.simulate(cfg, threads=1).layers
+    assert torch.get_num_threads() == before
+    np.testing.assert_allclose(single[["mean", "var", "grad_norm"]], one[["mean", "var", "grad_norm"]],
+                               rtol=1e-4)
+    assert S.best_threads() in (1, before)
