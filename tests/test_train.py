@@ -82,6 +82,7 @@ def test_assignment_losses_constant() -> None:
     ({"standardize": "yes"}, "standardize"),
     ({"momentum": 1.5}, "momentum"),
     ({"threads": 0}, "threads"),
+    ({"precision": "fp16"}, "precision"),
     ({"colour": "red"}, "colour"),
 ])
 def test_bad_values_name_the_field(overrides: dict, field: str) -> None:
@@ -246,6 +247,16 @@ def test_subset_and_test_subset(fake_mnist: MnistData) -> None:
 def test_other_settings_run(fake_mnist: MnistData, overrides: dict) -> None:
     r = train(quick(epochs=1, **overrides), fake_mnist)
     assert r.status == "finished" and all(math.isfinite(x) for x in r.batch_losses)
+
+
+@pytest.mark.skipif(not torch.ops.mkldnn._is_mkldnn_bf16_supported(), reason="no native bfloat16 CPU")
+def test_bf16_autocast(fake_mnist: MnistData) -> None:
+    fp32 = train(quick(epochs=1), fake_mnist)
+    bf16 = train(quick(epochs=1, precision="bf16"), fake_mnist)
+    assert bf16.status == "finished" and bf16.batch_losses != fp32.batch_losses
+    assert bf16.batch_losses[0] == pytest.approx(fp32.batch_losses[0], rel=0.05)
+    assert all(v.dtype == torch.float32 for v in bf16.state_dict.values())  # weights stay float32
+    assert train(quick(epochs=1, precision="bf16"), fake_mnist).batch_losses == bf16.batch_losses
 
 
 def test_onecycle_schedule_peaks_at_lr(fake_mnist: MnistData) -> None:

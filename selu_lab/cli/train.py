@@ -65,6 +65,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--seed", type=int_in(0, 2**63 - 1), default=None, help="random seed (default 0)")
     p.add_argument("--threads", type=int_in(1, 1024), default=None,
                    help="CPU threads (default: every core; 1 can be faster on a busy shared CPU)")
+    p.add_argument("--precision", choices=("fp32", "bf16"), default=None,
+                   help="fp32 (default, the seed's numerics) or bf16 autocast (faster on CPUs with AMX)")
     p.add_argument("--device", default=None, help="auto (CUDA, then MPS, then CPU), cpu, cuda, mps")
     p.add_argument("--data-dir", default=None,
                    help="directory with the MNIST files (default: $SELU_LAB_DATA_DIR or ./data)")
@@ -76,7 +78,7 @@ def register(subparsers: Any) -> None:
 
 _OVERRIDES = ("activation", "alpha", "scale", "init", "epochs", "batch_size", "lr", "optimizer",
               "momentum", "weight_decay", "schedule", "dropout", "dropout_rate", "standardize", "subset",
-              "test_subset", "seed", "device", "threads")
+              "test_subset", "seed", "device", "threads", "precision")
 
 
 class _Progress:
