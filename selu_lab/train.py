@@ -10,8 +10,9 @@ Speed on a CPU comes from: the whole of MNIST as one uint8 tensor, shuffled
 batches sliced from it (no DataLoader, no per-sample ``ToTensor``); flush-to-zero
 for denormals; channels-last convolutions (oneDNN's fast path); pooling before
 monotone activations (identical values, a quarter of the work; see models.py)
-and a fused Adam step. A run is deterministic for a given seed on a CPU: the
-weights, the shuffling and the dropout masks come from their own generators.
+and a fused Adam step. A run is deterministic for a given seed and thread count on
+a CPU (the thread count changes the order of sums): the weights, the shuffling and
+the dropout masks come from their own generators, never the global RNG.
 """
 
 from __future__ import annotations

@@ -153,8 +153,9 @@ def test_metrics_are_consistent(fake_mnist: MnistData) -> None:
     assert mis.images(fake_mnist).shape == (len(mis), 28, 28)
 
 
-def test_same_seed_same_losses(fake_mnist: MnistData) -> None:
-    config = quick(dropout="alpha", dropout_rate=0.1, init="lecun", standardize=True)
+@pytest.mark.parametrize("threads", [1, None])
+def test_same_seed_same_losses(fake_mnist: MnistData, threads: int | None) -> None:
+    config = quick(dropout="alpha", dropout_rate=0.1, init="lecun", standardize=True, threads=threads)
     a, b = train(config, fake_mnist), train(config, fake_mnist)
     assert a.batch_losses == b.batch_losses
     assert all(torch.equal(a.state_dict[k], b.state_dict[k]) for k in a.state_dict)
