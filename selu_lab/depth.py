@@ -923,13 +923,22 @@ def _names(items: list[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def _var_drift(run: RunResult) -> tuple[float, float]:
-    """(max |log10 var| over hidden layers at init, at the end) — how far from variance 1."""
-    def worst(stats: list[LayerStat]) -> float:
-        vals = [abs(math.log10(s.var)) for s in stats if s.var > 0 and math.isfinite(s.var)]
-        dead = any(s.var == 0 for s in stats)
-        return float("inf") if dead else (max(vals) if vals else float("nan"))
-    return worst(run.init_stats), worst(run.end_stats)
+def _var_range(stats: list[LayerStat]) -> tuple[float, float]:
+    """(smallest, largest) activation variance over the hidden layers (NaN if none is finite)."""
+    vals = [s.var for s in stats if math.isfinite(s.var)]
+    return (min(vals), max(vals)) if vals else (float("nan"), float("nan"))
+
+
+def _var_spread(run: RunResult) -> float:
+    """How far the end-of-training variances stray from 1: max |log10 var| (inf for a dead layer)."""
+    lo, hi = _var_range(run.end_stats)
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return float("nan")
+    return float("inf") if lo <= 0 else max(abs(math.log10(lo)), abs(math.log10(hi)))
+
+
+def _fmt_range(lo: float, hi: float) -> str:
+    return f"{lo:.2g}–{hi:.2g}"
 
 
 def reading(result: StudyResult) -> str:
@@ -1028,14 +1037,20 @@ def reading(result: StudyResult) -> str:
                          f"to {abs(g1):.3g} at depth {d1}")
             parts.append(f"In final loss between {label[pair[0]]} and {label[pair[1]]}, {trend}. ")
 
-    # self-normalisation while the weights move: the SELU run of the deepest depth
-    snn = next((r for r in by_depth[depths[-1]] if r.strategy == "selu"), None)
-    if snn is not None and len(snn.checkpoints) >= 2:
-        v0, v1 = _var_drift(snn)
-        if math.isfinite(v0) and math.isfinite(v1):
-            parts.append(f"In the depth-{depths[-1]} SELU net every layer's activation variance was within "
-                         f"a factor {10**v0:.2g} of 1 at initialisation and {10**v1:.2g} at step "
-                         f"{snn.checkpoints[-1].step}. ")
+    # self-normalisation while the weights move, at the deepest depth: SELU against the most drifting other
+    deep = [r for r in by_depth[depths[-1]] if len(r.checkpoints) >= 2]
+    snn = next((r for r in deep if r.strategy == "selu"), None)
+    others = [r for r in deep if r.strategy != "selu" and not math.isnan(_var_spread(r))]
+    worst = max(others, key=_var_spread) if others else None
+    shown = [r for r in (snn, worst) if r is not None]
+    if shown:
+        descr = []
+        for r in shown:
+            (a0, b0), (a1, b1) = _var_range(r.init_stats), _var_range(r.end_stats)
+            descr.append(f"{label[r.strategy]} {_fmt_range(a0, b0)} at initialisation and "
+                         f"{_fmt_range(a1, b1)} at step {r.checkpoints[-1].step}")
+        parts.append(f"Across the {len(shown[0].init_stats)} hidden layers of the depth-{depths[-1]} nets "
+                     f"the activation variance ranged: {'; '.join(descr)}. ")
 
     # compare with the paper's Figure 1 (the SNN reaches the lowest training loss at every depth)
     if "selu" in cfg.strategies and winners:

@@ -295,6 +295,7 @@ def test_reading_is_computed_from_the_numbers():
     assert "Stalled" in text and "ReLU + He + BatchNorm at depth 32" in text
     assert "lead grows with depth, from 0.2 at depth 8 to 1.85 at depth 32" in text
     assert "agrees with the paper" in text
+    assert "the activation variance ranged: SELU + LeCun 1–1 at initialisation and 1–1 at step 20" in text
 
     b = fake_result([fake_run(8, "selu", 0.01, 0.60), fake_run(8, "relu_bn", 0.01, 0.40),
                      fake_run(32, "selu", 0.01, None, diverged_at=7), fake_run(32, "relu_bn", 0.01, 0.9)])
@@ -347,7 +348,8 @@ def test_charts_build_with_fixed_colours_and_a_variance_scale_centred_at_one(dat
     spec = C.loss_small_multiples(curves, div, log_y=True).to_dict()
     assert spec["facet"]["column"]["field"] == "depth"
     color = spec["spec"]["layer"][0]["encoding"]["color"]["scale"]
-    assert dict(zip(color["domain"], color["range"], strict=True))["SELU + LeCun"] == COLORS["selu"]
+    assert dict(zip(color["domain"], color["range"], strict=True)) == {
+        "SELU + LeCun": COLORS["selu"], "ReLU + He + BatchNorm": D.STRATEGIES["relu_bn"].color}
     assert spec["spec"]["layer"][0]["encoding"]["y"]["scale"]["type"] == "log"
     best, same = D.best_lr_view(result), D.same_lr_view(result, 0.01)
     C.lr_views_chart(D.curves_frame(same), D.curves_frame(best), D.divergence_frame(same),

@@ -9,6 +9,7 @@ never carries more than a few thousand points.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 import altair as alt
 import numpy as np
@@ -20,10 +21,16 @@ MAX_POINTS = 4500  # Altair's default row limit is 5000 per chart
 VAR_FLOOR = 1e-8  # variances below this (dead layers, exactly 0) are drawn at the floor
 
 
-def strategy_color(legend: bool = True, title: str | None = None) -> alt.Color:
-    """Colour by strategy label with each strategy's fixed colour (same in every chart and tab)."""
-    labels = [s.label for s in STRATEGIES.values()]
-    colors = [s.color for s in STRATEGIES.values()]
+def strategy_color(legend: bool = True, title: str | None = None,
+                   present: Iterable[str] | None = None) -> alt.Color:
+    """Colour by strategy label with each strategy's fixed colour (same in every chart and tab).
+
+    ``present`` (labels) limits the legend to the strategies in the chart; colours never change.
+    """
+    keep = None if present is None else set(present)
+    specs = [s for s in STRATEGIES.values() if keep is None or s.label in keep]
+    labels = [s.label for s in specs]
+    colors = [s.color for s in specs]
     return alt.Color("label:N", scale=alt.Scale(domain=labels, range=colors),
                      legend=alt.Legend(title=title, orient="bottom", direction="horizontal",
                                        columns=3) if legend else None)
@@ -71,7 +78,7 @@ def loss_small_multiples(curves: pd.DataFrame, diverged: pd.DataFrame | None = N
         scale = alt.Scale(domain=[0, top]) if too_high else alt.Scale(zero=True)
     y = alt.Y("loss:Q", title="training loss" + (" (log)" if log_y else ""), scale=scale)
     x = alt.X("step:Q", title="step")
-    base = alt.Chart().encode(x=x, y=y, color=strategy_color())
+    base = alt.Chart().encode(x=x, y=y, color=strategy_color(present=data["label"].unique()))
     tooltip = [alt.Tooltip("label:N", title="strategy"), alt.Tooltip("lr:Q", title="learning rate"),
                alt.Tooltip("step:Q"), alt.Tooltip("loss:Q", format=".4f")]
     lines = base.mark_line(strokeWidth=2, clip=True).encode(
@@ -106,7 +113,7 @@ def lr_sweep_chart(summary: pd.DataFrame, *, width: int = 230, height: int = 180
         x=alt.X("lr:Q", scale=alt.Scale(type="log"), title="learning rate",
                 axis=alt.Axis(values=lrs, format="~g")),
         y=alt.Y("y:Q", title="final training loss (log)", scale=alt.Scale(type="log")),
-        color=strategy_color(),
+        color=strategy_color(present=df["label"].unique()),
         tooltip=[alt.Tooltip("label:N", title="strategy"), alt.Tooltip("lr:Q", title="learning rate"),
                  alt.Tooltip("status:N"), alt.Tooltip("final_loss:Q", format=".4f")])
     lines = base.mark_line(point=True).transform_filter(~alt.datum.diverged)
@@ -122,7 +129,8 @@ def final_loss_by_depth(summary: pd.DataFrame, *, height: int = 220) -> alt.Laye
     base = alt.Chart(df).encode(
         x=alt.X("depth:Q", scale=alt.Scale(type="log", base=2), title="depth (log₂)",
                 axis=alt.Axis(values=sorted(summary["depth"].unique().tolist()))),
-        y=alt.Y("final_loss:Q", title="final training loss"), color=strategy_color(legend=False),
+        y=alt.Y("final_loss:Q", title="final training loss"),
+        color=strategy_color(legend=False, present=df["label"].unique()),
         tooltip=[alt.Tooltip("label:N", title="strategy"), "depth:Q", alt.Tooltip("lr:Q"),
                  alt.Tooltip("final_loss:Q", format=".4f"),
                  alt.Tooltip("test_accuracy:Q", format=".2%")])
