@@ -9,6 +9,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from bench.train_seed_pipeline import SeedCNN as LiteralSeedCNN  # the seed script's model, verbatim
 from selu_lab.models import (
     MONOTONE_ACTIVATIONS,
     TRAIN_FLOPS_PER_IMAGE,
@@ -17,25 +18,6 @@ from selu_lab.models import (
     count_parameters,
     images_to_input,
 )
-
-
-class LiteralSeedCNN(nn.Module):
-    """The assignment's model, written out as the seed script has it."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv2d(1, 32, kernel_size=3, padding=1)
-        self.conv2 = nn.Conv2d(32, 64, kernel_size=3, padding=1)
-        self.pool = nn.MaxPool2d(2, 2)
-        self.fc1 = nn.Linear(64 * 7 * 7, 128)
-        self.fc2 = nn.Linear(128, 10)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.pool(F.selu(self.conv1(x)))
-        x = self.pool(F.selu(self.conv2(x)))
-        x = x.view(-1, 64 * 7 * 7)
-        x = F.selu(self.fc1(x))
-        return self.fc2(x)
 
 
 def test_shape_and_parameter_count() -> None:

@@ -93,16 +93,17 @@ def choice_list(choices: tuple[str, ...]) -> Callable[[str], list[str]]:
 
 def print_json(obj: Any) -> None:
     """One JSON object on stdout; non-finite floats become null (valid JSON)."""
-    print(json.dumps(_finite(obj), allow_nan=False))
+    print(json.dumps(json_safe(obj), allow_nan=False))
 
 
-def _finite(obj: Any) -> Any:
+def json_safe(obj: Any) -> Any:
+    """Non-finite floats become None, so that the output is valid JSON."""
     if isinstance(obj, float):
         return obj if math.isfinite(obj) else None
     if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
+        return {k: json_safe(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return [_finite(v) for v in obj]
+        return [json_safe(v) for v in obj]
     return obj
 
 

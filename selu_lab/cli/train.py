@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import signal
 import sys
 import threading
@@ -20,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from selu_lab.activations import NAMES
-from selu_lab.cli.common import UsageError, finite_float, float_in, int_in, print_json
+from selu_lab.cli.common import UsageError, finite_float, float_in, int_in, json_safe, print_json
 from selu_lab.inits import INITS
 
 _RECIPES = ("seed", "fast")
@@ -109,17 +108,6 @@ class _Progress:
             self.shown = False
 
 
-def _finite(obj: Any) -> Any:
-    """Non-finite floats → None, so that the JSON file is valid JSON."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_finite(v) for v in obj]
-    return obj
-
-
 def run(args: argparse.Namespace) -> int:
     """Run one training; exit 0 when it finished or was stopped, 1 when it diverged."""
     # torch and the trainer are imported here so that `--help` and argument errors stay fast
@@ -176,7 +164,7 @@ def run(args: argparse.Namespace) -> int:
         result.metrics_csv(out / "metrics.csv")
         result.batch_losses_csv(out / "batch_losses.csv")
         summary["out"] = str(out)
-        (out / "summary.json").write_text(json.dumps(_finite(summary), indent=1, allow_nan=False) + "\n")
+        (out / "summary.json").write_text(json.dumps(json_safe(summary), indent=1, allow_nan=False) + "\n")
     if args.json:
         print_json(summary)
     else:
