@@ -8,6 +8,7 @@ window (which discounts other processes' load), then the median of the paired wi
 
     python bench/bench_depth.py                 # both parts (the study takes minutes)
     python bench/bench_depth.py --no-study      # throughput only (~30 s)
+    python bench/bench_depth.py --no-throughput # the study and the chart only
 """
 
 from __future__ import annotations
@@ -106,12 +107,14 @@ def study(png: Path = PNG) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-study", action="store_true", help="throughput only")
+    parser.add_argument("--no-throughput", action="store_true", help="the default study only")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: every core)")
     args = parser.parse_args(argv)
     prepare_cpu(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
-    for strategy in ("selu", "relu_bn"):
-        throughput(strategy)
+    if not args.no_throughput:
+        for strategy in ("selu", "relu_bn"):
+            throughput(strategy)
     if not args.no_study:
         study()
 
