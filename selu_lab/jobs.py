@@ -29,6 +29,13 @@ exception in ``fn`` makes the job ``"failed"`` with a one-line message: a
 else ``"TypeName: message"``; the traceback is kept in ``Job.traceback`` and
 logged. The worker thread survives every failure.
 
+While a job runs, the page's script runs (the polling fragment) hold the GIL
+for a few milliseconds now and then, and a training thread needs the GIL back
+after every torch op: with Python's default 5 ms switch interval it can sit
+idle (and its OpenMP team with it) that long each time. A worker therefore
+lowers the process's switch interval to :data:`GIL_SWITCH_INTERVAL` when its
+first job starts (``Worker(switch_interval=None)`` leaves it alone).
+
 Sessions end with :meth:`Worker.close` (the app registers it as the
 ``on_release`` of a session-scoped ``st.cache_resource``): it stops the running
 job and drops the queue without blocking the caller; the thread exits as soon
@@ -42,6 +49,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import sys
 import threading
 import time
 import traceback as tb
@@ -52,6 +60,7 @@ from typing import Any, Generic, TypeVar
 
 __all__ = [
     "ACTIVE",
+    "GIL_SWITCH_INTERVAL",
     "MAX_RUNS_ENV",
     "STATUSES",
     "TERMINAL",
@@ -74,6 +83,7 @@ TERMINAL = ("finished", "stopped", "diverged", "failed")
 RESULT_STATUSES = ("finished", "stopped", "diverged")
 WAITING_MESSAGE = "waiting for another session's run to finish"
 MAX_RUNS_ENV = "SELU_LAB_MAX_RUNS"
+GIL_SWITCH_INTERVAL = 0.001  # seconds; Python's default is 0.005
 
 Emit = Callable[[Any], None]
 JobFn = Callable[[Emit, threading.Event], Any]
@@ -345,11 +355,15 @@ class Worker:
 
     ``slot`` is the server-wide limit to respect (default :func:`shared_slot`);
     pass ``Slot(0)`` for none. The thread starts on the first ``submit``.
+    ``switch_interval``: the GIL switch interval the process gets when a job starts
+    (only ever lowered; None: leave it).
     """
 
-    def __init__(self, slot: Slot | None = None, name: str = "selu-lab-worker") -> None:
+    def __init__(self, slot: Slot | None = None, name: str = "selu-lab-worker",
+                 switch_interval: float | None = GIL_SWITCH_INTERVAL) -> None:
         self.slot = slot if slot is not None else shared_slot()
         self.name = name
+        self.switch_interval = switch_interval
         self._cond = threading.Condition()
         self._queue: deque[Job] = deque()
         self._jobs: list[Job] = []
@@ -496,6 +510,8 @@ class Worker:
             return
         try:
             job._set("running", "")
+            if self.switch_interval is not None and sys.getswitchinterval() > self.switch_interval:
+                sys.setswitchinterval(self.switch_interval)
             result = job.fn(job.emit, job.stop_event)
         except Exception as exc:
             job._fail(exc)

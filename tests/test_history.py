@@ -180,9 +180,12 @@ def test_history_add_select_table_delete():
 
 
 def _json(spec: dict) -> str:
-    text = json.dumps(spec, allow_nan=False)
-    assert spec["datasets"]
-    return text
+    """The spec as Streamlit would send it: datasets as records (they are DataFrames here)."""
+    assert spec["datasets"] and all(hasattr(f, "to_dict") for f in spec["datasets"].values())
+    json.dumps({k: v for k, v in spec.items() if k != "datasets"}, allow_nan=False)
+    data = {k: f.astype(object).where(f.notna(), None).to_dict("records")
+            for k, f in spec["datasets"].items()}
+    return json.dumps({**spec, "datasets": data}, allow_nan=False)
 
 
 def test_charts_build_valid_specs():
@@ -210,7 +213,7 @@ def test_live_chart_before_the_first_epoch_and_with_nan_accuracy():
     _json(charts.live_chart(run.loss_frame(), run.epoch_frame(), "selu", total_epochs=3))
     empty = Run("x", "x", {"activation": "relu"})
     spec = charts.live_chart(empty.loss_frame(), empty.epoch_frame(), "relu", total_epochs=1)
-    assert spec["datasets"]["loss"] == []
+    assert spec["datasets"]["loss"].empty
     done = make_run()
     done.finish("finished", "", Result("finished", per_class_accuracy=[float("nan")] + [0.9] * 9))
     _json(charts.per_class_chart(done.per_class_frame()))

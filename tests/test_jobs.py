@@ -239,6 +239,24 @@ def test_max_runs_from_env(monkeypatch):
     assert isinstance(jobs.shared_slot(), Slot) and jobs.shared_slot() is jobs.shared_slot()
 
 
+def test_a_running_job_lowers_the_gil_switch_interval(monkeypatch):
+    monkeypatch.setattr(jobs.sys, "getswitchinterval", lambda: 0.005)
+    calls = []
+    monkeypatch.setattr(jobs.sys, "setswitchinterval", calls.append)
+    w = Worker(slot=Slot(0))
+    try:
+        assert w.submit("x", counting(1)).wait(5)
+    finally:
+        w.close(timeout=5)
+    assert calls == [jobs.GIL_SWITCH_INTERVAL]
+    untouched = Worker(slot=Slot(0), switch_interval=None)
+    try:
+        assert untouched.submit("y", counting(1)).wait(5)
+    finally:
+        untouched.close(timeout=5)
+    assert calls == [jobs.GIL_SWITCH_INTERVAL]
+
+
 def test_describe_error():
     assert jobs.describe_error(ValueError("batch size must be ≥ 1")) == "batch size must be ≥ 1"
     assert jobs.describe_error(KeyError("x")) == "KeyError: 'x'"

@@ -44,10 +44,19 @@ def synthetic_mnist(n_train: int = 1000, n_test: int = 300, seed: int = 0) -> mn
     return mnist_data.MnistData(*split(n_train), *split(n_test), source="synthetic")
 
 
+LOADS: list[int] = []  # one entry per (patched) MNIST load
+
+
 @pytest.fixture
 def synthetic(monkeypatch):
     data = synthetic_mnist()
-    monkeypatch.setattr(mnist_data, "load_mnist", lambda *a, **k: data)
+
+    def load(*args, **kwargs):
+        LOADS.append(1)
+        return data
+
+    LOADS.clear()
+    monkeypatch.setattr(mnist_data, "load_mnist", load)
     train_tab.mnist.clear()
     yield data
     train_tab.mnist.clear()
@@ -126,6 +135,15 @@ def test_a_tiny_run_finishes_and_lands_in_the_history(app):
     assert "Confusion matrix" in specs and "Accuracy per digit" in specs
     assert "assignment reference" not in specs  # only beside seed-recipe runs
     assert "Train on MNIST" in [t.label for t in app.tabs]
+    # a second run reuses the MNIST tensors already loaded in this process
+    app.button(key="tr_start").click().run()
+    second = only_job(app)
+    assert wait_for(lambda: second.n_events >= 1)
+    second.stop()
+    assert second.wait(10)
+    app.run()
+    assert len(LOADS) == 1
+    assert [r.status for r in st_state.history.runs] == ["finished", "stopped"]
 
 
 def test_compare_queues_three_activations_that_run_one_after_another(app):

@@ -45,7 +45,7 @@ COMPARE = ("selu", "elu", "relu")
 SUBSETS = (1_000, 2_000, 5_000, 10_000, 20_000, 60_000)
 DEFAULT_SUBSET = 2_000
 GALLERY_SIZES = (24, 48, 96)
-LIVE_POINTS = 1200  # per-batch points in the live chart, redrawn every second (history views: 2 000)
+LIVE_POINTS = 1000  # per-batch points in the live chart, redrawn every second (history views: 2 000)
 
 _SEED = trainer.recipe_config("seed")
 
@@ -87,6 +87,7 @@ class TabState:
     jobs: dict[str, jobs.Job] = field(default_factory=dict)  # submitted, not yet harvested
     runs: dict[str, Run] = field(default_factory=dict)  # the live Run of each of those jobs
     notices: list[tuple[str, str]] = field(default_factory=list)  # (error|warning|info, text)
+    live_chart: dict[str, Any] = field(default_factory=dict)  # the last live spec and what it showed
 
 
 def state() -> TabState:
@@ -330,39 +331,39 @@ def _cancel_queued() -> None:
 
 
 def _live() -> None:
-    """Progress, live chart and Stop for this session's queued/running runs (a polling fragment)."""
+    """Progress and live chart of this session's current run (the polling fragment: keep it lean,
+    every poll holds the GIL that the training thread needs too)."""
     st_state = state()
     if not st_state.jobs:
         return
     if any(job.done for job in st_state.jobs.values()):
         st.rerun(scope="app")  # a run ended: the full rerun moves it into the history
     current = None
-    queued = []
     for job_id, job in st_state.jobs.items():
         run = st_state.runs[job_id]
         run.ingest(job.events(run.n_events))
-        status = job.status
-        run.status = status
-        if status in ("running", "waiting") and current is None:
+        run.status = job.status
+        if run.status in ("running", "waiting") and current is None:
             current = (job, run)
-        elif status == "queued":
-            queued.append(run)
-    with st.container(border=True):
-        if current is None:
-            busy = worker().current
-            if busy is not None and busy.id not in st_state.jobs:
-                st.info(f"Queued behind **{busy.label}** (started in another tab of this session); "
-                        "it starts when that one ends.")
-            else:
-                st.info("Starting…")
-        else:
-            _current_run(*current)
-        cols = st.columns([1, 1, 4])
-        cols[0].button("Stop", key="tr_stop", on_click=_stop_current, width="stretch", icon=":material/stop:",
-                       help="Ends the run within one batch and keeps what it produced, marked stopped")
-        if queued:
-            cols[1].button("Cancel queue", key="tr_cancel", on_click=_cancel_queued, width="stretch")
-            cols[2].caption("Queued next: " + ", ".join(r.name for r in queued))
+    if current is not None:
+        _current_run(*current)
+        return
+    busy = worker().current
+    if busy is not None and busy.id not in st_state.jobs:
+        st.info(f"Queued behind **{busy.label}** (started in another tab of this session); "
+                "it starts when that one ends.")
+    else:
+        st.info("Starting…")
+
+
+def _live_spec(run: Run) -> dict:
+    """The live chart's spec, rebuilt only when the run reported something new since the last poll."""
+    cache = state().live_chart
+    if cache.get("key") != (run.id, run.n_events):
+        cache["key"] = (run.id, run.n_events)
+        cache["spec"] = charts.live_chart(run.loss_frame(LIVE_POINTS), run.epoch_frame(), run.activation,
+                                          int(run.settings.get("epochs") or 0))
+    return cache["spec"]
 
 
 def _current_run(job: jobs.Job, run: Run) -> None:
@@ -382,13 +383,25 @@ def _current_run(job: jobs.Job, run: Run) -> None:
             f"elapsed {format_duration(p['elapsed'])} · ETA {format_duration(p['eta'])}"))
     if job.stop_requested:
         st.caption("Stopping after this batch (a last evaluation on the test set follows)…")
-    st.vega_lite_chart(charts.live_chart(run.loss_frame(LIVE_POINTS), run.epoch_frame(), run.activation,
-                                         int(run.settings.get("epochs") or 0)), width="stretch")
+    cached = _live_spec(run)
+    st.vega_lite_chart(cached, width="stretch")
 
 
 def _live_section(st_state: TabState) -> None:
+    """The live fragment (polling once a second while a run is queued or running), Stop and the queue."""
+    if not st_state.jobs:
+        return
     active = any(not job.done for job in st_state.jobs.values())
-    st.fragment(_live, run_every=POLL_SECONDS if active else None)()
+    with st.container(border=True):
+        st.fragment(_live, run_every=POLL_SECONDS if active else None)()
+        queued = [st_state.runs[job_id].name for job_id, job in st_state.jobs.items()
+                  if job.status == "queued"]
+        cols = st.columns([1, 1, 4])
+        cols[0].button("Stop", key="tr_stop", on_click=_stop_current, width="stretch", icon=":material/stop:",
+                       help="Ends the run within one batch and keeps what it produced, marked stopped")
+        if queued:
+            cols[1].button("Cancel queue", key="tr_cancel", on_click=_cancel_queued, width="stretch")
+            cols[2].caption("Queued next: " + ", ".join(queued))
 
 
 # --- history and results -------------------------------------------------------------------
