@@ -127,15 +127,30 @@ def headless(subset: int) -> tuple[float, float]:
     return float(json.loads(out.strip().splitlines()[-1])["images_per_s"]), cores
 
 
-def wait_visible(page, selector: str, timeout_s: float, poll_s: float = 1.0) -> None:
-    """Wait for an element by asking the page once per ``poll_s`` (Playwright's own waits poll on
-    every animation frame, which would load the shared CPU and slow the server being measured)."""
+PAGE_STATE = """() => ({
+    stop: document.querySelectorAll('.st-key-tr_stop').length,
+    inspect: document.querySelectorAll('.st-key-tr_inspect').length,
+    progress: Array.from(document.querySelectorAll('[data-testid="stProgress"]'))
+        .map(e => (e.closest('[data-testid="stElementContainer"]') || e).innerText).join('|'),
+})"""
+
+
+def wait_visible(page, key: str, timeout_s: float, poll_s: float = 1.0) -> set[str]:
+    """Wait until the element of widget ``key`` is on the page, asking once per ``poll_s`` (Playwright's
+    own waits poll on every animation frame, which would load the shared CPU); returns the distinct
+    progress-bar texts seen meanwhile (evidence that the live view kept updating)."""
     deadline = time.monotonic() + timeout_s
-    while page.locator(selector).count() == 0:
+    seen: set[str] = set()
+    while True:
+        state = page.evaluate(PAGE_STATE)
+        if state["progress"]:
+            seen.add(state["progress"])
+        if state[key]:
+            return seen
         if RENICE:
             renice_browser()  # Chromium may have started new processes
         if time.monotonic() > deadline:
-            raise TimeoutError(f"{selector} did not appear within {timeout_s:.0f} s")
+            raise TimeoutError(f"{key} did not appear within {timeout_s:.0f} s")
         time.sleep(poll_s)
 
 
@@ -145,35 +160,37 @@ def start_run(page, url: str, query: str) -> None:
     if RENICE:
         renice_browser()
     page.locator(".st-key-tr_start button").first.click()
-    wait_visible(page, ".st-key-tr_stop", 30)
+    wait_visible(page, "stop", 60)
 
 
-def wait_for_result(page, timeout_s: float) -> float:
-    """Wait until the run is in the history; return the images/s shown in its details."""
-    wait_visible(page, ".st-key-tr_inspect", timeout_s)
-    page.wait_for_timeout(500)
-    text = page.locator('[data-testid="stMetric"]').filter(has_text="Images/s").first.inner_text()
+def wait_for_result(page, timeout_s: float) -> tuple[float, int]:
+    """Wait until the run is in the history; return the images/s shown in its details and how many
+    distinct progress states the live view showed meanwhile."""
+    seen = wait_visible(page, "inspect", timeout_s)
+    metric = page.locator('[data-testid="stMetric"]').filter(has_text="Images/s").first
+    text = metric.inner_text(timeout=120_000)
     match = re.search(r"Images/s\s*([\d,.]+)", text)
     if not match:
         raise RuntimeError(f"no images/s in {text!r}")
-    return float(match.group(1).replace(",", ""))
+    return float(match.group(1).replace(",", "")), len(seen)
 
 
-def app_run(browser, url: str, pid: int, subset: int, timeout_s: float) -> tuple[float, float, float]:
+def app_run(browser, url: str, pid: int, subset: int, timeout_s: float) -> tuple[float, float, float, int]:
     """One run started from the page; returns (images/s, server cores used by the training threads,
-    server cores used by everything else: script runs, the polling fragment, websocket)."""
+    server cores used by everything else: script runs, the polling fragment, websocket; live updates
+    seen)."""
     context = browser.new_context(viewport={"width": 1400, "height": 1800})
     page = context.new_page()
     try:
         before, t0 = thread_cpu(pid), time.monotonic()
         start_run(page, url, f"tr_subset={subset // 1000}k&tr_epochs=1&tr_act=SELU")
-        ips = wait_for_result(page, timeout_s)
+        ips, updates = wait_for_result(page, timeout_s)
         after, wall = thread_cpu(pid), time.monotonic() - t0
     finally:
         context.close()
     used = sorted((after[t] - before.get(t, 0.0) for t in after), reverse=True)
     n_train = os.cpu_count() or 1  # the trainer uses one thread per core
-    return ips, sum(used[:n_train]) / wall, sum(used[n_train:]) / wall
+    return ips, sum(used[:n_train]) / wall, sum(used[n_train:]) / wall, updates
 
 
 def throughput(browser, subset: int, rounds: int, timeout_s: float) -> None:
@@ -182,17 +199,17 @@ def throughput(browser, subset: int, rounds: int, timeout_s: float) -> None:
         for i in range(rounds):
             # alternate the order so that a drift in the machine's load hits both sides alike
             if i % 2:
-                ips, train_cores, other_cores = app_run(browser, url, proc.pid, subset, timeout_s)
+                ips, train_cores, other_cores, updates = app_run(browser, url, proc.pid, subset, timeout_s)
                 h, h_cores = headless(subset)
             else:
                 h, h_cores = headless(subset)
-                ips, train_cores, other_cores = app_run(browser, url, proc.pid, subset, timeout_s)
+                ips, train_cores, other_cores, updates = app_run(browser, url, proc.pid, subset, timeout_s)
             head.append(h)
             app.append(ips)
             other.append(other_cores)
             print(f"round {i + 1}: headless {h:,.0f} images/s on {h_cores:.2f} cores, app {ips:,.0f} "
                   f"images/s ({ips / h:.3f}×) on {train_cores:.2f} cores (+ {other_cores:.3f} for everything "
-                  "else in the server)", flush=True)
+                  f"else in the server; {updates} live progress states seen)", flush=True)
         print(f"server RSS after {rounds} run(s) of {subset} images: "
               f"{proc_status(proc.pid, 'VmRSS'):.0f} MB, peak {proc_status(proc.pid, 'VmHWM'):.0f} MB")
     h, a = statistics.median(head), statistics.median(app)
@@ -216,7 +233,7 @@ def full_data_memory(browser, run_seconds: float) -> None:
         running = proc_status(proc.pid, "VmRSS")
         t0 = time.monotonic()
         page.locator(".st-key-tr_stop button").first.click()
-        ips = wait_for_result(page, 120)
+        ips, _ = wait_for_result(page, 300)
         stopped = time.monotonic() - t0
         peak = proc_status(proc.pid, "VmHWM")
         print(f"full-data run (60 000 images, stopped after {run_seconds:.0f} s at {ips:,.0f} images/s): "
@@ -256,6 +273,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="headless/app pairs, alternating")
     parser.add_argument("--full-seconds", type=float, default=20.0, help="how long the full-data run trains")
     parser.add_argument("--skip", choices=["throughput", "memory", "session"], action="append", default=[])
+    parser.add_argument("--wait-quiet", type=float, default=0.0, metavar="MINUTES",
+                        help="first wait up to this long for the shared machine to be < 25 %% busy")
     parser.add_argument("--no-renice", action="store_true",
                         help="leave Chromium at normal priority (it then competes with the server here)")
     args = parser.parse_args()
@@ -263,7 +282,12 @@ def main() -> None:
     RENICE = not args.no_renice
     if args.subset not in (1000, 2000, 5000, 10000, 20000):
         parser.error("--subset must be one of the app's choices: 1000, 2000, 5000, 10000, 20000")
-    print(f"machine busy before the benchmark (other developers' work included): {machine_busy():.0%}")
+    deadline = time.monotonic() + 60 * args.wait_quiet
+    busy = machine_busy()
+    while busy >= 0.25 and time.monotonic() < deadline:
+        time.sleep(15)
+        busy = machine_busy()
+    print(f"machine busy before the benchmark (other developers' work included): {busy:.0%}")
     with sync_playwright() as p:
         browser = launch_browser(p)
         try:
