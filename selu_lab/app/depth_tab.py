@@ -82,6 +82,7 @@ class TabState:
     last_event: depth.StudyEvent | None = None
     count: int = 0
     notices: list[tuple[str, str]] = field(default_factory=list)  # (error|warning|info, text)
+    live_chart: dict[str, Any] = field(default_factory=dict)  # cached spec of the live chart
 
 
 def state() -> TabState:
@@ -295,7 +296,8 @@ def _start_row(st_state: TabState, config: depth.StudyConfig | None) -> None:
         speed = machine_speed(config.arch, config.width, config.batch_size)
         seconds = depth.estimate_seconds(config, speed)
         n = len(config.run_keys())
-        b[1].caption(f"**{n} run{'s' if n != 1 else ''}**, estimated **{train_tab._duration(seconds)}** "
+        eta = train_tab.format_duration(seconds)
+        b[1].caption(f"**{n} run{'s' if n != 1 else ''}**, estimated **{eta}** "
                      f"on this machine (from a quick speed probe; other sessions' runs slow it down). "
                      f"Runs train in the background, one study or training run at a time per server.")
     if start and config is not None and not busy:
@@ -325,7 +327,8 @@ def _stop() -> None:
 
 
 def _live() -> None:
-    """Progress of the whole study, the runs finished so far, and Stop (a polling fragment)."""
+    """Progress of the whole study and the curves of the runs finished so far (the polling fragment:
+    kept lean, since every poll holds the GIL the training thread needs too)."""
     st_state = state()
     job = st_state.job
     if job is None:
@@ -333,38 +336,49 @@ def _live() -> None:
     if job.done:
         st.rerun(scope="app")  # the full rerun moves the study into the results
     _read_events(st_state)
-    with st.container(border=True):
-        snap = job.snapshot()
-        ev = st_state.last_event
-        if snap.status == "waiting":
-            place = f" (place {snap.queue_position} in line)" if snap.queue_position else ""
-            st.info(f"⏳ **{job.label}** is {jobs.WAITING_MESSAGE}{place}. It starts by itself.")
-        elif snap.status == "queued":
-            st.info(f"**{job.label}** is queued behind this session's training run.")
-        elif ev is None or ev.kind == "start":
-            st.progress(0.0, text=f"**{job.label}**: preparing (MNIST is loaded once per server)…")
-        else:
-            what = ""
-            if ev.depth is not None and ev.kind == "step":
-                what = (f" · depth {ev.depth} · {depth.STRATEGIES[ev.strategy].label} · lr {ev.lr:g} · "
-                        f"step {ev.step}/{ev.steps}")
-            st.progress(ev.fraction, text=(
-                f"**Run {min(ev.run_index + 1, ev.n_runs)} of {ev.n_runs}**{what} · elapsed "
-                f"{train_tab._duration(ev.elapsed)} · ETA {train_tab._duration(ev.eta_seconds)}"))
-        if job.stop_requested:
-            st.caption("Stopping: the run in progress is dropped, the finished ones are kept…")
-        st.button("Stop", key="ds_stop", on_click=_stop, icon=":material/stop:",
-                  help="Ends the study within one step; the runs already finished are kept")
-        if st_state.live_runs:
-            partial = depth.StudyResult(job.meta, list(st_state.live_runs))
-            st.vega_lite_chart(charts.loss_small_multiples(
-                depth.curves_frame(partial), depth.divergence_frame(partial), log_y=True,
-                title="Finished runs so far", width=180, height=150).to_dict())
+    snap = job.snapshot()
+    ev = st_state.last_event
+    if snap.status == "waiting":
+        place = f" (place {snap.queue_position} in line)" if snap.queue_position else ""
+        st.info(f"⏳ **{job.label}** is {jobs.WAITING_MESSAGE}{place}. It starts by itself.")
+    elif snap.status == "queued":
+        st.info(f"**{job.label}** is queued behind this session's training run; it starts when that ends.")
+    elif ev is None or ev.kind == "start":
+        st.progress(0.0, text=f"**{job.label}**: preparing (MNIST is loaded once per server)…")
+    else:
+        what = ""
+        if ev.depth is not None and ev.kind == "step":
+            what = (f" · depth {ev.depth} · {depth.STRATEGIES[ev.strategy].label} · lr {ev.lr:g} · "
+                    f"step {ev.step}/{ev.steps}")
+        st.progress(ev.fraction, text=(
+            f"**Run {min(ev.run_index + 1, ev.n_runs)} of {ev.n_runs}**{what} · elapsed "
+            f"{train_tab.format_duration(ev.elapsed)} · ETA {train_tab.format_duration(ev.eta_seconds)}"))
+    if job.stop_requested:
+        st.caption("Stopping: the run in progress is dropped, the finished ones are kept…")
+    if st_state.live_runs:
+        st.vega_lite_chart(_live_spec(st_state, job))
+
+
+def _live_spec(st_state: TabState, job: jobs.Job) -> dict[str, Any]:
+    """The finished runs' curves, rebuilt only when another run has finished."""
+    key = (job.id, len(st_state.live_runs))
+    if st_state.live_chart.get("key") != key:
+        partial = depth.StudyResult(job.meta, list(st_state.live_runs))
+        st_state.live_chart = {"key": key, "spec": charts.loss_small_multiples(
+            depth.curves_frame(partial), depth.divergence_frame(partial), log_y=True,
+            title="Finished runs so far", width=180, height=150).to_dict()}
+    return st_state.live_chart["spec"]
 
 
 def _live_section(st_state: TabState) -> None:
-    active = st_state.job is not None and not st_state.job.done
-    st.fragment(_live, run_every=POLL_SECONDS if active else None)()
+    """The live fragment (polling once a second while the study is queued or running) and Stop."""
+    if st_state.job is None:
+        return
+    active = not st_state.job.done
+    with st.container(border=True):
+        st.fragment(_live, run_every=POLL_SECONDS if active else None)()
+        st.button("Stop", key="ds_stop", on_click=_stop, icon=":material/stop:",
+                  help="Ends the study within one step; the runs already finished are kept")
 
 
 # --- results ---------------------------------------------------------------------------------
