@@ -159,8 +159,17 @@ def start_run(page, url: str, query: str) -> None:
     wait_app_idle(page)
     if RENICE:
         renice_browser()
-    page.locator(".st-key-tr_start button").first.click()
-    wait_visible(page, "stop", 60)
+    for attempt in range(3):  # a click that lands during a script run can be lost: try again
+        page.locator(".st-key-tr_start button").first.click()
+        try:
+            wait_visible(page, "stop", 20)
+            return
+        except TimeoutError:
+            shot = ROOT / "artifacts" / f"bench_app_train_start_{attempt}.png"
+            shot.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(shot), full_page=True)
+            print(f"(Start did not take; screenshot {shot}; retrying)", flush=True)
+    raise TimeoutError("the run did not start after three clicks on Start")
 
 
 def wait_for_result(page, timeout_s: float) -> tuple[float, int]:
