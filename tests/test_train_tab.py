@@ -235,13 +235,17 @@ def test_missing_dataset_shows_the_message_and_keeps_earlier_runs(app, monkeypat
     tab_state(app).history.add(earlier)
     message = "MNIST not found: expected its four files in /nowhere or /nowhere/MNIST/raw"
 
+    go = threading.Event()  # fail only once the test has seen the job
+
     def missing(*args, **kwargs):
+        go.wait(10)
         raise mnist_data.DataError(message)
 
     monkeypatch.setattr(mnist_data, "load_mnist", missing)
     train_tab.mnist.clear()
     app.button(key="tr_start").click().run()
     job = only_job(app)
+    go.set()
     assert job.wait(10) and job.status == "failed" and job.error == message
     app.run()
     assert not app.exception, app.exception
@@ -265,7 +269,10 @@ class FakeResult:
 
 
 def test_divergence_and_crashes_show_messages(app, monkeypatch):
+    go = threading.Event()  # the fakes finish only once the test has seen their job
+
     def diverging(config, data, on_event=None, stop=None):
+        go.wait(10)
         for step, loss in enumerate([2.3, 5.0], start=1):
             on_event(trainer.BatchEvent(1, step, 16, step, 32, loss, 100.0, 0.1 * step))
         return FakeResult("diverged", "training diverged: the loss became nan at epoch 1, batch 3",
@@ -274,6 +281,7 @@ def test_divergence_and_crashes_show_messages(app, monkeypatch):
     monkeypatch.setattr(trainer, "train", diverging)
     app.button(key="tr_start").click().run()
     job = only_job(app)
+    go.set()
     assert job.wait(10) and job.status == "diverged"
     app.run()
     assert not app.exception, app.exception
@@ -282,11 +290,14 @@ def test_divergence_and_crashes_show_messages(app, monkeypatch):
     assert run.status == "diverged" and run.losses[:2] == [2.3, 5.0]  # kept up to the divergence
 
     def crashing(config, data, on_event=None, stop=None):
+        go.wait(10)
         raise RuntimeError("mat1 and mat2 shapes cannot be multiplied")
 
+    go.clear()
     monkeypatch.setattr(trainer, "train", crashing)
     app.button(key="tr_start").click().run()
     job = only_job(app)
+    go.set()
     assert job.wait(10) and job.status == "failed"
     app.run()
     assert not app.exception, app.exception
