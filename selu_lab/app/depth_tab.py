@@ -21,6 +21,7 @@ import streamlit as st
 
 from selu_lab import depth, jobs
 from selu_lab.app import links, train_tab
+from selu_lab.app.formatting import format_duration
 from selu_lab.charts import depth as charts
 from selu_lab.history import Run
 
@@ -296,7 +297,7 @@ def _start_row(st_state: TabState, config: depth.StudyConfig | None) -> None:
         speed = machine_speed(config.arch, config.width, config.batch_size)
         seconds = depth.estimate_seconds(config, speed)
         n = len(config.run_keys())
-        eta = train_tab.format_duration(seconds)
+        eta = format_duration(seconds)
         b[1].caption(f"**{n} run{'s' if n != 1 else ''}**, estimated **{eta}** "
                      f"on this machine (from a quick speed probe; other sessions' runs slow it down). "
                      f"Runs train in the background, one study or training run at a time per server.")
@@ -352,7 +353,7 @@ def _live() -> None:
                     f"step {ev.step}/{ev.steps}")
         st.progress(ev.fraction, text=(
             f"**Run {min(ev.run_index + 1, ev.n_runs)} of {ev.n_runs}**{what} · elapsed "
-            f"{train_tab.format_duration(ev.elapsed)} · ETA {train_tab.format_duration(ev.eta_seconds)}"))
+            f"{format_duration(ev.elapsed)} · ETA {format_duration(ev.eta_seconds)}"))
     if job.stop_requested:
         st.caption("Stopping: the run in progress is dropped, the finished ones are kept…")
     if st_state.live_runs:

@@ -26,6 +26,7 @@ import streamlit as st
 from selu_lab import selfnorm, theory
 from selu_lab.activations import NAMES, SPECS, get_activation
 from selu_lab.app import links
+from selu_lab.app.formatting import format_duration
 from selu_lab.charts import selfnorm as charts
 from selu_lab.inits import INITS
 
@@ -235,15 +236,6 @@ def _confirm(pending: list[selfnorm.StackConfig]) -> None:
     st.session_state[CONFIRMED_KEY] = set(st.session_state.get(CONFIRMED_KEY, set())) | set(pending)
 
 
-def _duration(seconds: float) -> str:
-    if not math.isfinite(seconds):
-        return "–"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes = seconds / 60
-    return f"{minutes:.1f} min" if minutes < 60 else f"{minutes / 60:.1f} h"
-
-
 def run_configs(configs: dict[str, selfnorm.StackConfig], *, key: str,
                 confirm_seconds: float | None = None) -> dict[str, selfnorm.StackResult]:
     """Results for every configuration: stored ones at once, cheap ones now with a progress bar,
@@ -269,10 +261,10 @@ def run_configs(configs: dict[str, selfnorm.StackConfig], *, key: str,
         mem = max(sum(selfnorm.memory_estimate(c).values()) for c in pending.values())
         with st.container(border=True):
             st.warning(f"**{len(pending)} configuration{'s' if len(pending) > 1 else ''} to compute: "
-                       f"{flops / 1e12:.3g} TFLOP, estimated {_duration(seconds)}** on this machine "
+                       f"{flops / 1e12:.3g} TFLOP, estimated {format_duration(seconds)}** on this machine "
                        f"(from its matmul speed; other users slow it down), up to {mem / 2**20:.0f} MB. "
                        "Nothing runs until you click.")
-            st.button(f"Run ({_duration(seconds)})", key=f"{key}_run", type="primary",
+            st.button(f"Run ({format_duration(seconds)})", key=f"{key}_run", type="primary",
                       icon=":material/play_arrow:", on_click=_confirm, args=(list(pending.values()),))
         return results
     bar = st.progress(0.0, text="Computing…")

@@ -22,7 +22,6 @@ found in the tab state (``TabState.jobs``), then rerun the script.
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +32,7 @@ from selu_lab import jobs
 from selu_lab import train as trainer
 from selu_lab.activations import NAMES, SPECS
 from selu_lab.app import links
+from selu_lab.app.formatting import format_duration
 from selu_lab.charts import training as charts
 from selu_lab.history import Run, RunHistory, activation_label, reference_frame
 from selu_lab.inits import INITS, SHORT_LABELS
@@ -298,23 +298,6 @@ def _notices(st_state: TabState) -> None:
 
 
 # --- the live section ------------------------------------------------------------------
-def format_duration(seconds: float | None) -> str:
-    """'42 s', '3 min 05 s', '1 h 02 min'; '–' when unknown."""
-    if seconds is None or not math.isfinite(seconds):
-        return "–"
-    seconds = max(0, round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, s = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {s:02d} s"
-    hours, m = divmod(minutes, 60)
-    return f"{hours} h {m:02d} min"
-
-
-_duration = format_duration  # the name the Depth-study tab imported first
-
-
 def _stop_current() -> None:
     st_state = state()
     for job in st_state.jobs.values():

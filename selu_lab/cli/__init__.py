@@ -21,13 +21,7 @@ def build_parser() -> Parser:
                     description="ELU/SELU lab: run every experiment of the app headless.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"selu_lab.cli.{name}")
-        except ModuleNotFoundError as exc:  # a command module not written yet
-            if exc.name != f"selu_lab.cli.{name}":
-                raise
-            continue
-        module.register(sub)
+        importlib.import_module(f"selu_lab.cli.{name}").register(sub)
     return parser
 
 

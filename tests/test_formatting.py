@@ -1,0 +1,13 @@
+"""Durations as the tabs show them."""
+
+import math
+
+from selu_lab.app.formatting import format_duration
+
+
+def test_format_duration():
+    assert format_duration(None) == "–" and format_duration(math.nan) == "–"
+    assert format_duration(4.24) == "4.2 s"
+    assert format_duration(42.4) == "42 s"
+    assert format_duration(185) == "3 min 05 s"
+    assert format_duration(3720) == "1 h 02 min"
