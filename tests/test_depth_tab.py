@@ -8,7 +8,6 @@ the polling fragment triggers in a browser). Data are a small synthetic MNIST.
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from selu_lab import data as mnist_data
 from selu_lab import depth
 from selu_lab.app import depth_tab, train_tab
 from tests.test_train_tab import synthetic_mnist
+from tests.util import wait_for
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 TINY = {"ds_width": "16", "ds_steps": "20", "ds_depths": ["2", "3"], "ds_batch": "32", "ds_subset": "1k",
@@ -46,14 +46,6 @@ def open_app(**settings) -> AppTest:
 def tab_state(at: AppTest) -> depth_tab.TabState:
     return at.session_state[depth_tab.STATE_KEY]
 
-
-def wait_for(predicate, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import pytest
 
 from selu_lab import jobs
 from selu_lab.jobs import Job, Lazy, Slot, Worker
+from tests.util import wait_for
 
 
 def counting(n: int, delay: float = 0.0):
@@ -41,14 +42,6 @@ def until_stopped(started: threading.Event | None = None, step: float = 0.01):
 
     return fn
 
-
-def wait_for(predicate, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
 
 
 @pytest.fixture

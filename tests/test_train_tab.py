@@ -25,6 +25,7 @@ from selu_lab import jobs
 from selu_lab import train as trainer
 from selu_lab.app import train_tab
 from selu_lab.history import Run
+from tests.util import wait_for
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 SESSION_ID = "test session id"  # AppTest's fixed session id
@@ -81,14 +82,6 @@ def only_job(at: AppTest) -> jobs.Job:
     assert len(pending) == 1, pending
     return pending[0]
 
-
-def wait_for(predicate, timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
 
 
 @pytest.fixture

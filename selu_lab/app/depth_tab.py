@@ -22,6 +22,7 @@ import streamlit as st
 from selu_lab import depth, jobs
 from selu_lab.app import links, train_tab
 from selu_lab.app.formatting import format_duration
+from selu_lab.app.messages import show_messages
 from selu_lab.charts import depth as charts
 from selu_lab.history import Run
 
@@ -311,13 +312,7 @@ def _start_row(st_state: TabState, config: depth.StudyConfig | None) -> None:
 
 
 def _notices(st_state: TabState) -> None:
-    if not st_state.notices:
-        return
-    for level, text in st_state.notices:
-        getattr(st, level)(text)
-    if st.button("Dismiss messages", key="ds_dismiss"):
-        st_state.notices.clear()
-        st.rerun()
+    show_messages(st_state.notices, key="ds_dismiss")
 
 
 # --- live ------------------------------------------------------------------------------------

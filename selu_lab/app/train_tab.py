@@ -33,6 +33,7 @@ from selu_lab import train as trainer
 from selu_lab.activations import NAMES, SPECS
 from selu_lab.app import links
 from selu_lab.app.formatting import format_duration
+from selu_lab.app.messages import show_messages
 from selu_lab.charts import training as charts
 from selu_lab.history import Run, RunHistory, activation_label, reference_frame
 from selu_lab.inits import INITS, SHORT_LABELS
@@ -288,13 +289,7 @@ def _buttons(st_state: TabState, values: dict[str, Any]) -> None:
 
 
 def _notices(st_state: TabState) -> None:
-    if not st_state.notices:
-        return
-    for level, text in st_state.notices:
-        getattr(st, level)(text)
-    if st.button("Dismiss messages", key="tr_dismiss"):
-        st_state.notices.clear()
-        st.rerun()
+    show_messages(st_state.notices, key="tr_dismiss")
 
 
 # --- the live section ------------------------------------------------------------------
