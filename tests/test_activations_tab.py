@@ -1,12 +1,11 @@
 """The Activations tab through Streamlit's AppTest."""
 
 import json
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
+from tests.util import APP
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from selu_lab.cli import main
+from tests.util import assert_usage_error
 
 
 def run_cli(capsys, *argv):
@@ -48,11 +49,7 @@ def test_moments_json(capsys):
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(capsys, argv, needle):
-    with pytest.raises(SystemExit) as exc:
-        raise SystemExit(main(argv))
-    err = capsys.readouterr().err
-    assert exc.value.code == 2
-    assert needle in err and err.count("\n") == 1 and "Traceback" not in err
+    assert_usage_error(capsys, argv, needle)
 
 
 def test_module_entry_point_runs():

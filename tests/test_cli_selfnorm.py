@@ -8,6 +8,7 @@ import pytest
 
 from selu_lab.activations import SELU_ALPHA, SELU_SCALE
 from selu_lab.cli import main
+from tests.util import assert_usage_error
 
 
 def run_cli(capsys, *argv):
@@ -99,11 +100,7 @@ def test_selu_params_json(capsys):
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(capsys, argv, needle):
-    with pytest.raises(SystemExit) as exc:
-        raise SystemExit(main(argv))
-    err = capsys.readouterr().err
-    assert exc.value.code == 2
-    assert needle in err and err.count("\n") == 1 and "Traceback" not in err
+    assert_usage_error(capsys, argv, needle)
 
 
 def test_module_entry_point():

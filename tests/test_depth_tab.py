@@ -8,7 +8,7 @@ the polling fragment triggers in a browser). Data are a small synthetic MNIST.
 from __future__ import annotations
 
 import re
-from pathlib import Path
+from functools import partial
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -17,9 +17,8 @@ from selu_lab import data as mnist_data
 from selu_lab import depth
 from selu_lab.app import depth_tab, train_tab
 from tests.test_train_tab import synthetic_mnist
-from tests.util import wait_for
+from tests.util import open_tab, wait_for
 
-APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 TINY = {"ds_width": "16", "ds_steps": "20", "ds_depths": ["2", "3"], "ds_batch": "32", "ds_subset": "1k",
         "ds_strategies": ["SELU + LeCun", "ReLU + He + BatchNorm"]}
 
@@ -33,14 +32,7 @@ def synthetic(monkeypatch):
     train_tab.mnist.clear()
 
 
-def open_app(**settings) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.query_params["tab"] = "Depth study"
-    for key, value in settings.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
+open_app = partial(open_tab, "Depth study", 60)
 
 
 def tab_state(at: AppTest) -> depth_tab.TabState:

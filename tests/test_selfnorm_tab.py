@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from functools import partial
 
 import pandas as pd
 import pytest
@@ -11,8 +11,8 @@ from streamlit.testing.v1 import AppTest
 
 from selu_lab import selfnorm
 from selu_lab.app import selfnorm_tab as tab
+from tests import util
 
-APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 SMALL = {"sn_depth": "16", "sn_width": "64", "sn_batch": "256"}
 
 
@@ -22,14 +22,7 @@ def no_confirmation(monkeypatch):
     monkeypatch.setattr(tab, "CONFIRM_SECONDS", 1e9)
 
 
-def open_tab(**settings) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.query_params["tab"] = "Self-normalisation"
-    for key, value in settings.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
+open_tab = partial(util.open_tab, "Self-normalisation", 120)
 
 
 def charts(at: AppTest) -> list[dict]:

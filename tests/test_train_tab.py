@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
+from functools import partial
 
 import numpy as np
 import pytest
@@ -25,9 +25,8 @@ from selu_lab import jobs
 from selu_lab import train as trainer
 from selu_lab.app import train_tab
 from selu_lab.history import Run
-from tests.util import wait_for
+from tests.util import open_tab, wait_for
 
-APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 SESSION_ID = "test session id"  # AppTest's fixed session id
 
 
@@ -63,14 +62,7 @@ def synthetic(monkeypatch):
     train_tab.mnist.clear()
 
 
-def open_app(**settings) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=30)
-    at.query_params["tab"] = "Train on MNIST"
-    for key, value in settings.items():
-        at.query_params[key] = str(value)
-    at.run()
-    assert not at.exception, at.exception
-    return at
+open_app = partial(open_tab, "Train on MNIST", 30)
 
 
 def tab_state(at: AppTest) -> train_tab.TabState:
