@@ -101,9 +101,10 @@ class Setting:
 
 def check_unknown_keys(prefixes: Sequence[str], extra_keys: Sequence[str] = ()) -> None:
     """On a session's first run, note URL keys that belong to no tab."""
-    if st.session_state.get(CHECKED_KEY):
+    checked = st.session_state.setdefault(CHECKED_KEY, set())
+    if "_unknown" in checked:
         return
-    st.session_state[CHECKED_KEY] = {"_unknown"}
+    checked.add("_unknown")
     unknown = [k for k in st.query_params if k not in extra_keys and not k.startswith(tuple(prefixes))]
     _add_notices([f"unknown setting `{k}` ignored" for k in unknown])
 
