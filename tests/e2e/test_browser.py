@@ -63,3 +63,20 @@ def test_bad_query_string_shows_no_streamlit_error(server, page, query):
     page.wait_for_timeout(1000)
     assert_no_exception(page)
     assert page.locator('[data-testid="stVegaLiteChart"]').count() >= 1
+
+
+def test_self_normalisation_view_draws_its_curves(server, page):
+    """Small stacks run at once; large ones wait for the Run button; either way the curves get drawn."""
+    open_tab(page, server, "Self-normalisation", "&sn_depth=16&sn_width=64&sn_batch=256")
+    run = page.get_by_role("button", name="Run (")
+    if run.count():
+        run.first.click()
+        wait_app_idle(page)
+    chart = page.locator('[data-testid="stVegaLiteChart"]').filter(has_text="variance of layer")
+    chart.first.wait_for(timeout=60_000)
+    lines = chart.first.evaluate(
+        "el => Array.from(el.querySelectorAll('path')).filter(p => (p.getAttribute('d') || '').length > 200)"
+        ".length")
+    # four default configurations, each a mean and a variance curve
+    assert lines >= 8, f"expected the configurations' mean and variance curves, found {lines} long paths"
+    assert_no_exception(page)
