@@ -3,8 +3,10 @@ and the wall time of the default study (goal: about 3 minutes), which also draws
 
 Throughput: SGD steps of batch 128 through the depth-32 dense net, counted as 3 × the forward
 multiply-adds ×2 per image (forward, input gradient, weight gradient), against a 2048³ fp32 matmul.
-The two alternate in short windows; the ratio printed first is best net window over best matmul
-window (which discounts other processes' load), then the median of the paired windows' ratios.
+For SELU both the study's fused SGD step and autograd + torch.optim.SGD (for reference) are timed;
+for ReLU + BatchNorm the study's (autograd) step. The steps and the matmul alternate in short
+windows; the ratio printed first is best net window over best matmul window (which discounts other
+processes' load), then the median of the paired windows' ratios.
 
     python bench/bench_depth.py                 # both parts (the study takes minutes)
     python bench/bench_depth.py --no-study      # throughput only (~30 s)
@@ -20,7 +22,6 @@ import time
 from pathlib import Path
 
 import torch
-from torch.nn import functional as F
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -40,39 +41,49 @@ def matmul_gflops(n: int = 2048, reps: int = 3) -> float:
     return 2 * n**3 * reps / (time.perf_counter() - t0) / 1e9
 
 
-def net_window(net: D.DepthNet, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
-               steps: int) -> float:
+def net_window(step: D.StepFn, x: torch.Tensor, y: torch.Tensor, steps: int) -> float:
     """Images/s of one window of ``steps`` training steps."""
     t0 = time.perf_counter()
     for _ in range(steps):
-        opt.zero_grad(set_to_none=True)
-        F.cross_entropy(net(x), y).backward()
-        opt.step()
+        step(x, y)
     return steps * len(x) / (time.perf_counter() - t0)
 
 
 def throughput(strategy: str = "selu", depth: int = 32, width: int = 784, batch: int = 128,
-               windows: int = 9, steps: int = 5) -> float:
-    """Print and return the best-window ratio of the net's GFLOP/s to the matmul's."""
-    net = D.build_net("mlp", depth, strategy, width, seed=0)
-    opt = torch.optim.SGD(net.parameters(), lr=1e-3)
-    x = net.prepare(torch.randn(batch, 28, 28))
+               windows: int = 9, steps: int = 5) -> dict[str, float]:
+    """Print and return the best-window ratio of the net's GFLOP/s to the matmul's, per step.
+
+    The step the study uses (``D.make_step``: the fused SGD step where it applies) and,
+    when that is the fused one, autograd + torch.optim.SGD for reference, on two copies
+    of the same net; their windows alternate with the matmul's.
+    """
+    x = torch.randn(batch, 28, 28)
     y = torch.randint(0, 10, (batch,))
+    paths: dict[str, tuple[D.StepFn, torch.Tensor]] = {}  # the study's step first
+    net = D.build_net("mlp", depth, strategy, width, seed=0)
+    if D._fused_layers(net) is not None:
+        paths["fused"] = (D.make_step(net, "sgd", lr=1e-3), net.prepare(x))
+        net = D.build_net("mlp", depth, strategy, width, seed=0)
+    paths["autograd"] = (D.make_step(net, "sgd", lr=1e-3, fused=False), net.prepare(x))
     flops_per_image = 3 * D.forward_flops("mlp", depth, width)
-    net_window(net, opt, x, y, 2)  # warm-up
+    for step, xs in paths.values():
+        net_window(step, xs, y, 2)  # warm-up
     matmul_gflops(reps=1)
-    ratios, nets, mms = [], [], []
+    mms: list[float] = []
+    nets: dict[str, list[float]] = {name: [] for name in paths}
     for _ in range(windows):
-        mm = matmul_gflops()
-        gflops = net_window(net, opt, x, y, steps) * flops_per_image / 1e9
-        ratios.append(gflops / mm)
-        nets.append(gflops)
-        mms.append(mm)
-    best = max(nets) / max(mms)
-    print(f"{strategy:8s} depth {depth}, width {width}, batch {batch}: best window "
-          f"{max(nets) / flops_per_image * 1e9:6.0f} images/s = {max(nets):6.1f} GFLOP/s vs 2048³ fp32 "
-          f"matmul {max(mms):6.1f} GFLOP/s: {best:.0%} (goal ≥ 60 %); median of paired windows "
-          f"{statistics.median(ratios):.0%}")
+        mms.append(matmul_gflops())
+        for name, (step, xs) in paths.items():
+            nets[name].append(net_window(step, xs, y, steps) * flops_per_image / 1e9)
+    best = {}
+    for name, gflops in nets.items():
+        best[name] = max(gflops) / max(mms)
+        median = statistics.median(g / m for g, m in zip(gflops, mms, strict=True))
+        role = "the study's step" if name == next(iter(paths)) else "reference"
+        print(f"{strategy:8s} {name:8s} ({role}) depth {depth}, width {width}, batch {batch}: best window "
+              f"{max(gflops) / flops_per_image * 1e9:6.0f} images/s = {max(gflops):6.1f} GFLOP/s vs 2048³ "
+              f"fp32 matmul {max(mms):6.1f} GFLOP/s: {best[name]:.0%} (goal ≥ 60 %); median of paired "
+              f"windows {median:.0%}")
     return best
 
 

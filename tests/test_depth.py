@@ -229,6 +229,67 @@ def test_progress_events_cover_the_whole_study(data):
     assert all(e.run is not None for e in events if e.kind == "run_done")
 
 
+# --------------------------------------------------------------------------- the fused SGD step
+
+FUSED = ("selu", "elu", "relu", "tanh")
+
+
+@pytest.mark.parametrize("strategy", FUSED)
+def test_fused_sgd_step_gives_autograd_sgds_losses_gradients_and_weights(strategy):
+    fused_net, ref_net = (D.build_net("mlp", 4, strategy, 32, seed=0) for _ in range(2))
+    fused = D.make_step(fused_net, "sgd", lr=0.05)
+    ref = D.make_step(ref_net, "sgd", lr=0.05, fused=False)
+    g = torch.Generator().manual_seed(1)
+    for i in range(20):
+        x, y = torch.randn(16, 784, generator=g), torch.randint(0, 10, (16,), generator=g)
+        keep = i % 5 == 0
+        assert fused(x, y, keep_grads=keep) == pytest.approx(ref(x, y, keep_grads=keep), rel=1e-5)
+        for p, q in zip(fused_net.parameters(), ref_net.parameters(), strict=True):
+            assert (p.grad is None) == (not keep)
+            if keep:
+                torch.testing.assert_close(p.grad, q.grad, rtol=1e-4, atol=1e-6)
+    for p, q in zip(fused_net.parameters(), ref_net.parameters(), strict=True):
+        torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)
+    before = [p.clone() for p in fused_net.parameters()]
+    fused(x, y, keep_grads=True, update=False)  # the final probe: gradients, no update
+    assert all(torch.equal(p, b) for p, b in zip(fused_net.parameters(), before, strict=True))
+
+
+def test_fused_step_only_for_plain_sgd_on_dense_nets_without_batchnorm_or_dropout(monkeypatch):
+    assert all(D._fused_layers(D.build_net("mlp", 3, s, 8)) is not None for s in FUSED)
+    assert D._fused_layers(D.build_net("mlp", 3, "relu_bn", 8)) is None
+    assert D._fused_layers(D.build_net("mlp", 3, "selu", 8, alpha_dropout=0.1)) is None
+    assert D._fused_layers(D.build_net("cnn", 2, "selu", 2)) is None
+    calls = []
+    real = D._fused_sgd_step
+    monkeypatch.setattr(D, "_fused_sgd_step", lambda *a, **kw: calls.append(1) or real(*a, **kw))
+    x, y = torch.randn(4, 784), torch.randint(0, 10, (4,))
+    D.make_step(D.build_net("mlp", 3, "selu", 8), "adam", lr=0.01)(x, y)
+    D.make_step(D.build_net("mlp", 3, "relu_bn", 8), "sgd", lr=0.01)(x, y)
+    assert calls == []
+    D.measure_speed("mlp", 16, 8, ("selu",), steps=1)  # the probe times the study's step
+    assert calls
+
+
+def test_study_with_the_fused_step_matches_autograd_losses_stats_divergence_accuracy(data, monkeypatch):
+    cfg = tiny(strategies=FUSED, steps=20, checkpoint_every=6, test_size=100)
+    diverging = tiny(depths=(6,), strategies=("relu", "selu"), lr=10.0, steps=30, width=64, test_size=10)
+    fused, fused_div = D.run_study(cfg, data), D.run_study(diverging, data)
+    assert [r.losses for r in D.run_study(cfg, data).runs] == [r.losses for r in fused.runs]  # deterministic
+    monkeypatch.setattr(D, "_fused_layers", lambda net: None)  # every run takes the autograd path
+    ref, ref_div = D.run_study(cfg, data), D.run_study(diverging, data)
+    for f, r in zip(fused.runs, ref.runs, strict=True):
+        assert f.diverged_at is None and f.losses == pytest.approx(r.losses, rel=1e-5)
+        assert f.test_accuracy == r.test_accuracy
+        assert [c.step for c in f.checkpoints] == [c.step for c in r.checkpoints] == [0, 6, 12, 18, 20]
+        for cf, cr in zip(f.checkpoints, r.checkpoints, strict=True):
+            for sf, sr in zip(cf.layers, cr.layers, strict=True):
+                assert (sf.mean, sf.var, sf.grad_norm) == pytest.approx((sr.mean, sr.var, sr.grad_norm),
+                                                                        rel=1e-4, abs=1e-6)
+    assert [r.diverged_at for r in fused_div.runs] == [r.diverged_at for r in ref_div.runs]
+    assert all(r.diverged_at is not None for r in fused_div.runs)
+
+
 # --------------------------------------------------------------------------- speed and estimate
 
 
