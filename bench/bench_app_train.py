@@ -1,11 +1,15 @@
 """Training throughput inside the running app vs the headless trainer (goal ≥ 0.95×), and the
 server's peak RSS during a full-data run.
 
-1. Throughput: the same settings (seed recipe, SELU, ``--subset`` training images, 1 epoch) run
+1. Throughput: the same settings (seed recipe, SELU, ``--subset`` training images, ``--epochs``) run
    alternately ``--rounds`` times headless (``train.train`` in a fresh Python process) and in the
-   app: ``streamlit run`` on a free port, Start clicked in Chromium, the page left open so the live
+   app: ``streamlit run`` on a free port, Start clicked on the page, the page left open so the live
    fragment polls every second as it would for a user. Compared: the runs' training images/s
-   (evaluation excluded), as the app reports it in the run's details.
+   (evaluation excluded), as the app reports it in the run's details. The page is by default a
+   browser-less client (``st_client.py``) that sends what Streamlit's frontend sends (the click,
+   a fragment rerun every second) and decodes the replies: a Chromium drawing the live chart on
+   this 2-core machine would take the CPU the server trains on, and reniced it falls behind and
+   stops polling (a user's browser runs on their own machine). ``--client chromium`` uses Chromium.
 2. Memory: a fresh server, one full-data run (all 60 000 images) started from the page, stopped
    after ``--full-seconds`` (the stop triggers the final test-set evaluation, the memory peak);
    reports the server's RSS before, its peak (VmHWM) and the time the run took to stop.
@@ -34,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from playwright.sync_api import sync_playwright
 
+from bench.st_client import StreamlitClient
 from tests.e2e.server import ROOT, launch_browser, streamlit_server, wait_app_idle
 
 RENICE = True
@@ -41,7 +46,7 @@ HEADLESS = """
 import json, sys
 from selu_lab import data, train
 mnist = data.load_mnist(download=False)
-config = train.recipe_config("seed", activation="selu", subset={subset}, epochs=1)
+config = train.recipe_config("seed", activation="selu", subset={subset}, epochs={epochs})
 result = train.train(config, mnist)
 print(json.dumps({{"images_per_s": result.images_per_s, "elapsed": result.elapsed, "status": result.status}}))
 """
@@ -117,11 +122,12 @@ def renice_browser(niceness: int = 19) -> int:
     return count
 
 
-def headless(subset: int) -> tuple[float, float]:
+def headless(subset: int, epochs: int) -> tuple[float, float]:
     """(images/s, cores used) of one run in a fresh Python process."""
     r0, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.monotonic()
-    out = subprocess.run([sys.executable, "-c", HEADLESS.format(subset=subset)], cwd=ROOT, check=True,
-                         capture_output=True, text=True).stdout
+    code = HEADLESS.format(subset=subset, epochs=epochs)
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True,
+                         text=True).stdout
     r1, wall = resource.getrusage(resource.RUSAGE_CHILDREN), time.monotonic() - t0
     cores = (r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime) / wall
     return float(json.loads(out.strip().splitlines()[-1])["images_per_s"]), cores
@@ -184,46 +190,76 @@ def wait_for_result(page, timeout_s: float) -> tuple[float, int]:
     return float(match.group(1).replace(",", "")), len(seen)
 
 
-def app_run(browser, url: str, pid: int, subset: int, timeout_s: float) -> tuple[float, float, float, int]:
-    """One run started from the page; returns (images/s, server cores used by the training threads,
-    server cores used by everything else: script runs, the polling fragment, websocket; live updates
-    seen)."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1800})
-    page = context.new_page()
-    try:
-        before, t0 = thread_cpu(pid), time.monotonic()
-        start_run(page, url, f"tr_subset={subset // 1000}k&tr_epochs=1&tr_act=SELU")
-        ips, updates = wait_for_result(page, timeout_s)
-        after, wall = thread_cpu(pid), time.monotonic() - t0
-    finally:
-        context.close()
+def app_run(browser, url: str, pid: int, subset: int, epochs: int,
+            timeout_s: float) -> tuple[float, float, float, int, float]:
+    """One run started from a page; returns (images/s, server cores used by the training threads,
+    server cores used by everything else: script runs, the polling fragment, websocket; distinct
+    live progress states seen; fragment polls the server answered per second).
+
+    ``browser`` None: the page is ``st_client.StreamlitClient`` (the server's work for a watched
+    page, without a browser drawing on this machine's two cores); else a Chromium page.
+    """
+    query = f"tab=Train+on+MNIST&tr_subset={subset // 1000}k&tr_epochs={epochs}&tr_act=SELU"
+    before, t0 = thread_cpu(pid), time.monotonic()
+    if browser is None:
+        client = StreamlitClient(url, query)
+        try:
+            client.rerun()
+            client.run_until_idle()
+            client.rerun(trigger="tr_start")
+            t_start = time.monotonic()
+            seen: set[str] = set()
+            for view in client.watch("tr_inspect", timeout_s):
+                seen.update(view.progress)
+            polls = client.view.fragment_runs / (time.monotonic() - t_start)
+            client.pump(1.0)  # the history's details, with the run's measured images/s
+            ips = float(client.view.metrics["Images/s"].replace(",", ""))
+            updates = len(seen)
+            # before the session ends: its worker thread (and its CPU time) goes with it
+            after, wall = thread_cpu(pid), time.monotonic() - t0
+        finally:
+            client.close()
+    else:
+        context = browser.new_context(viewport={"width": 1400, "height": 1800})
+        page = context.new_page()
+        try:
+            start_run(page, url, query.removeprefix("tab=Train+on+MNIST&"))
+            ips, updates = wait_for_result(page, timeout_s)
+            polls = float("nan")
+            after, wall = thread_cpu(pid), time.monotonic() - t0
+        finally:
+            context.close()
     used = sorted((after[t] - before.get(t, 0.0) for t in after), reverse=True)
     n_train = os.cpu_count() or 1  # the trainer uses one thread per core
-    return ips, sum(used[:n_train]) / wall, sum(used[n_train:]) / wall, updates
+    return ips, sum(used[:n_train]) / wall, sum(used[n_train:]) / wall, updates, polls
 
 
-def throughput(browser, subset: int, rounds: int, timeout_s: float) -> None:
+def throughput(browser, subset: int, epochs: int, rounds: int, timeout_s: float) -> None:
     head, app, other = [], [], []
     with streamlit_server() as (url, proc):
         for i in range(rounds):
             # alternate the order so that a drift in the machine's load hits both sides alike
             if i % 2:
-                ips, train_cores, other_cores, updates = app_run(browser, url, proc.pid, subset, timeout_s)
-                h, h_cores = headless(subset)
+                ips, train_cores, other_cores, updates, polls = app_run(browser, url, proc.pid, subset,
+                                                                        epochs, timeout_s)
+                h, h_cores = headless(subset, epochs)
             else:
-                h, h_cores = headless(subset)
-                ips, train_cores, other_cores, updates = app_run(browser, url, proc.pid, subset, timeout_s)
+                h, h_cores = headless(subset, epochs)
+                ips, train_cores, other_cores, updates, polls = app_run(browser, url, proc.pid, subset,
+                                                                        epochs, timeout_s)
             head.append(h)
             app.append(ips)
             other.append(other_cores)
             print(f"round {i + 1}: headless {h:,.0f} images/s on {h_cores:.2f} cores, app {ips:,.0f} "
                   f"images/s ({ips / h:.3f}×) on {train_cores:.2f} cores (+ {other_cores:.3f} for everything "
-                  f"else in the server; {updates} live progress states seen)", flush=True)
-        print(f"server RSS after {rounds} run(s) of {subset} images: "
+                  f"else in the server; {updates} live progress states seen, {polls:.2f} polls/s)",
+                  flush=True)
+        print(f"server RSS after {rounds} run(s) of {subset} images × {epochs}: "
               f"{proc_status(proc.pid, 'VmRSS'):.0f} MB, peak {proc_status(proc.pid, 'VmHWM'):.0f} MB")
     h, a = statistics.median(head), statistics.median(app)
     ratios = [x / y for x, y in zip(app, head, strict=True)]
-    print(f"throughput ({subset} images, 1 epoch, median of {rounds}): headless {h:,.0f} images/s, "
+    print(f"throughput ({subset} images × {epochs} epoch(s), median of {rounds}): "
+          f"headless {h:,.0f} images/s, "
           f"app {a:,.0f} images/s → ratio {a / h:.3f}× (median of per-round ratios "
           f"{statistics.median(ratios):.3f}×; goal ≥ 0.95×)")
     print(f"server work besides training while a run is watched: {statistics.median(other):.3f} cores "
@@ -279,11 +315,16 @@ def session_end(browser, warmup_s: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subset", type=int, default=5000, help="training images of the throughput runs")
+    parser.add_argument("--epochs", type=int, default=3,
+                        help="epochs of the throughput runs (long enough for many live polls)")
     parser.add_argument("--rounds", type=int, default=2, help="headless/app pairs, alternating")
     parser.add_argument("--full-seconds", type=float, default=20.0, help="how long the full-data run trains")
     parser.add_argument("--skip", choices=["throughput", "memory", "session"], action="append", default=[])
     parser.add_argument("--wait-quiet", type=float, default=0.0, metavar="MINUTES",
                         help="first wait up to this long for the shared machine to be < 25 %% busy")
+    parser.add_argument("--client", choices=["protocol", "chromium"], default="protocol",
+                        help="who watches the throughput runs: a browser-less protocol client that polls "
+                             "like the page does (default), or Chromium drawing the page on this machine")
     parser.add_argument("--no-renice", action="store_true",
                         help="leave Chromium at normal priority (it then competes with the server here)")
     args = parser.parse_args()
@@ -301,7 +342,8 @@ def main() -> None:
         browser = launch_browser(p)
         try:
             if "throughput" not in args.skip:
-                throughput(browser, args.subset, args.rounds, timeout_s=600)
+                throughput(None if args.client == "protocol" else browser, args.subset, args.epochs,
+                           args.rounds, timeout_s=600)
             if "memory" not in args.skip:
                 full_data_memory(browser, args.full_seconds)
             if "session" not in args.skip:
