@@ -221,29 +221,35 @@ class Run:
                 "fraction": fraction, "images_per_s": lb["images_per_s"], "elapsed": lb["elapsed"],
                 "eta": eta}
 
-    def loss_frame(self, max_points: int = MAX_POINTS, window: int | None = None) -> pd.DataFrame:
-        """≤ ``max_points`` rows of raw and smoothed per-batch loss (finite values only)."""
+    def loss_frame(self, max_points: int = MAX_POINTS, window: int | None = None,
+                   labels: bool = True) -> pd.DataFrame:
+        """≤ ``max_points`` rows of raw and smoothed per-batch loss (finite values only).
+
+        ``labels=False`` leaves out the run's name columns (the live chart, redrawn every second,
+        needs only the numbers)."""
         steps = np.asarray(self.steps, dtype=np.int64)
         losses = np.asarray(self.losses, dtype=np.float64)
         ok = np.isfinite(losses)
         steps, losses = steps[ok], losses[ok]
         if losses.size == 0:
-            return pd.DataFrame(columns=list(LOSS_COLUMNS))
+            return pd.DataFrame(columns=list(LOSS_COLUMNS if labels else LOSS_COLUMNS[4:]))
         window = window or smoothing_window(self.total_steps, losses.size)
         smoothed = smooth(losses, window)
         keep = downsample_indices(losses, max_points)
         bpe = self.batches_per_epoch or max(1, int(steps[-1]))
-        return pd.DataFrame({
-            "run_id": self.id, "run": self.name, "activation": self.activation, "function": self.function,
-            "step": steps[keep], "epoch": steps[keep] / bpe, "loss": losses[keep],
-            "smooth": smoothed[keep],
-        })
+        names = {"run_id": self.id, "run": self.name, "activation": self.activation,
+                 "function": self.function} if labels else {}
+        return pd.DataFrame({**names, "step": steps[keep], "epoch": steps[keep] / bpe, "loss": losses[keep],
+                             "smooth": smoothed[keep]})
 
-    def epoch_frame(self) -> pd.DataFrame:
-        """One row per completed epoch: train/test loss, test accuracy, time."""
+    def epoch_frame(self, labels: bool = True) -> pd.DataFrame:
+        """One row per completed epoch: train/test loss, test accuracy, time (``labels=False``:
+        without the run's name columns)."""
         if not self.epochs:
-            return pd.DataFrame(columns=list(EPOCH_COLUMNS))
+            return pd.DataFrame(columns=list(EPOCH_COLUMNS if labels else EPOCH_COLUMNS[4:]))
         frame = pd.DataFrame(self.epochs)
+        if not labels:
+            return frame[list(EPOCH_COLUMNS[4:])]
         frame.insert(0, "function", self.function)
         frame.insert(0, "activation", self.activation)
         frame.insert(0, "run", self.name)

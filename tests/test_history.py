@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from selu_lab import history
@@ -217,6 +218,17 @@ def test_live_chart_before_the_first_epoch_and_with_nan_accuracy():
     done = make_run()
     done.finish("finished", "", Result("finished", per_class_accuracy=[float("nan")] + [0.9] * 9))
     _json(charts.per_class_chart(done.per_class_frame()))
+
+
+def test_live_chart_gets_the_same_numbers_without_the_label_columns():
+    run = make_run()
+    full = charts.live_chart(run.loss_frame(), run.epoch_frame(), "selu", total_epochs=3)
+    lean = charts.live_chart(run.loss_frame(labels=False), run.epoch_frame(labels=False), "selu",
+                             total_epochs=3)
+    for name in ("loss", "epochs"):
+        pd.testing.assert_frame_equal(full["datasets"][name], lean["datasets"][name])
+    assert list(run.loss_frame(labels=False).columns) == list(history.LOSS_COLUMNS[4:])
+    assert list(Run("x", "x", {}).epoch_frame(labels=False).columns) == list(history.EPOCH_COLUMNS[4:])
 
 
 def test_misclassified_from_a_result_object():

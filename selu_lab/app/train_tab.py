@@ -339,7 +339,8 @@ def _live_spec(run: Run) -> dict:
     cache = state().live_chart
     if cache.get("key") != (run.id, run.n_events):
         cache["key"] = (run.id, run.n_events)
-        cache["spec"] = charts.live_chart(run.loss_frame(LIVE_POINTS), run.epoch_frame(), run.activation,
+        cache["spec"] = charts.live_chart(run.loss_frame(LIVE_POINTS, labels=False),
+                                          run.epoch_frame(labels=False), run.activation,
                                           int(run.settings.get("epochs") or 0))
     return cache["spec"]
 

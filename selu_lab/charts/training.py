@@ -90,8 +90,8 @@ def live_chart(loss: pd.DataFrame, epochs: pd.DataFrame, activation: str, total_
 
 
 def _numeric(frame: pd.DataFrame, columns: Sequence[str], decimals: int = 5) -> pd.DataFrame:
-    cols = [c for c in columns if c in frame]
-    return frame[cols].astype(np.float64).round(decimals)
+    """Only ``columns``, as rounded float64 (built from numpy: pandas' column ops cost ~1 ms here)."""
+    return pd.DataFrame({c: np.round(frame[c].to_numpy(np.float64), decimals) for c in columns if c in frame})
 
 
 @cached_template
