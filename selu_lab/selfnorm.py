@@ -34,7 +34,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import numpy as np
 import pandas as pd
@@ -270,8 +270,9 @@ def _uses_dropout(config: StackConfig) -> bool:
 # ----------------------------------------------------------------------------- weights and seeds
 
 
+@lru_cache(maxsize=1 << 16)
 def _seed(seed: int, stream: int, layer: int) -> int:
-    """An independent 64-bit seed per (seed, stream, layer)."""
+    """An independent 64-bit seed per (seed, stream, layer) (cached: SeedSequence costs ~7 µs)."""
     return int(np.random.SeedSequence((int(seed), stream, layer)).generate_state(1, np.uint64)[0])
 
 
@@ -341,39 +342,47 @@ def _weight_dist(init: str, width: int) -> tuple[str, float]:
 class _Kernel:
     """Activation forward, gradient and saturation count on fp32 tensors, with preallocated buffers.
 
-    Only float elementwise ops: comparisons into bool tensors and masked fills are 5–10× slower on
-    CPU, so indicators are built with sign() and floor() instead.
+    Few, cheap passes: every op over batch×width costs one trip through memory (and a few µs of
+    dispatch at small sizes), so the ELU family takes five (clamp, exp, clamp, add, one
+    scale-and-shift) and the saturation count three (subtract, sign, sum). Only float ops:
+    comparisons into bool tensors and masked fills are 5–10× slower on CPU, and Python-float
+    operands of binary ops are converted to a tensor on every call, so constants are 0-dim tensors.
     """
 
     def __init__(self, act: Activation) -> None:
         self.act = act
         self.elu = act.is_elu_family
+        self.has_saturation = self.elu or act.name in ("relu", "tanh")
+        const = partial(torch.tensor, dtype=torch.float32)
         if self.elu:
             self.alpha, self.scale, self.rate = theory.elu_parameters(act)
-            self.sat_level = 1.0 - SATURATION_FRACTION  # e^(kz) below this ⇔ f(z) < −0.9·λα
-        self.has_saturation = self.elu or act.name in ("relu", "tanh")
+            # f(z) < −0.9·λα ⇔ e^(kz) < 0.1 ⇔ z < ln(0.1)/k
+            self.sat_z = const(math.log(1.0 - SATURATION_FRACTION) / self.rate)
+            self.c_rate = const(self.rate)
+            self.c_shift = const(-self.scale * self.alpha)
+        elif act.name == "tanh":
+            self.sat_out = const(-SATURATION_FRACTION)
 
     def apply(self, z: torch.Tensor, out: torch.Tensor, tmp: torch.Tensor,
-              aux: torch.Tensor | None = None) -> float:
-        """out ← f(z) (out may be z itself; ``tmp``, ``aux``: scratch). With ``aux``, returns the number
-        of saturated units (NaN when the activation has no saturating floor)."""
+              aux: torch.Tensor | None = None) -> torch.Tensor | None:
+        """out ← f(z) (out may be z itself; ``tmp``, ``aux``: scratch). With ``aux``, returns a 0-dim
+        tensor that ``saturated`` turns into the number of saturated units (None when the activation
+        has no saturating floor)."""
         n = self.act.name
-        count = math.nan
+        raw = None
         if self.elu:
+            if aux is not None:  # Σ sign(z − threshold): see ``saturated``
+                raw = torch.sub(z, self.sat_z, out=aux).sign_().sum()
             torch.clamp_max(z, 0.0, out=tmp)
             if self.rate != 1.0:
-                tmp.mul_(self.rate)
+                tmp.mul_(self.c_rate)
             tmp.exp_()  # e^(k·min(z, 0)); equals 1 where z > 0
-            if aux is not None:  # saturated ⇔ e^(kz) < level: count via the sign of (level − e)
-                torch.sub(tmp, self.sat_level, out=aux).sign_()
-                count = 0.5 * (aux.numel() - float(aux.sum()))
-            torch.clamp_min(z, 0.0, out=out).add_(tmp, alpha=self.alpha).sub_(self.alpha)
-            if self.scale != 1.0:
-                out.mul_(self.scale)
+            torch.clamp_min(z, 0.0, out=out).add_(tmp, alpha=self.alpha)
+            torch.add(self.c_shift, out, alpha=self.scale, out=out)  # λ·(max(z, 0) + α·e) − λα
         elif n == "relu":
             torch.clamp_min(z, 0.0, out=out)
             if aux is not None:
-                count = out.numel() - int(torch.count_nonzero(out))
+                raw = torch.count_nonzero(out)
         elif n == "leaky_relu":
             if out is not z:
                 out.copy_(z)
@@ -381,15 +390,21 @@ class _Kernel:
         elif n == "tanh":
             torch.tanh(z, out=out)
             if aux is not None:
-                torch.add(out, SATURATION_FRACTION, out=aux).sign_()
-                count = 0.5 * (aux.numel() - float(aux.sum()))
+                raw = torch.sub(out, self.sat_out, out=aux).sign_().sum()
         elif n == "silu":
             out.copy_(torch.nn.functional.silu(z))
         elif n == "gelu":
             out.copy_(torch.nn.functional.gelu(z))
         else:  # pragma: no cover - the registry is closed
             raise AssertionError(n)
-        return count
+        return raw
+
+    def saturated(self, raw: float, numel: int) -> float:
+        """The saturated count from ``apply``'s raw value: numel − #nonzero outputs for ReLU, else
+        (numel − Σ sign) / 2 (a unit exactly at the threshold counts one half)."""
+        if self.act.name == "relu":
+            return numel - raw
+        return 0.5 * (numel - raw)
 
     def grad_(self, grad: torch.Tensor, z: torch.Tensor, out: torch.Tensor) -> None:
         """out ← grad·f′(z) (chain rule through the activation)."""
@@ -507,6 +522,26 @@ def _histogram(x: torch.Tensor, layer: int, mean: float, std: float) -> pd.DataF
                          "density": counts / (x.numel() * width)})
 
 
+VAR_RECHECK = 0.25  # below this fraction of E[x²] the one-pass variance is recomputed in two passes
+
+
+def _mean_var(x: torch.Tensor, tmp: torch.Tensor) -> tuple[float, float]:
+    """Pooled mean and (biased) variance of ``x`` in two read-only passes, Σx and Σx².
+
+    Var = E[x²] − mean² loses relative precision as mean² approaches E[x²], so when the variance
+    is below ``VAR_RECHECK``·E[x²] (or not finite) it is recomputed as E[(x − mean)²] (``tmp``:
+    scratch); above it the error stays within 4× that of the fp32 sum of squares.
+    """
+    flat, n = x.view(-1), x.numel()
+    mean = float(flat.sum()) / n
+    second = float(torch.dot(flat, flat)) / n
+    var = second - mean * mean
+    if not var >= VAR_RECHECK * second:
+        centred = torch.sub(x, mean, out=tmp).view(-1)
+        var = float(torch.dot(centred, centred)) / n
+    return mean, var
+
+
 def simulate(config: StackConfig, progress: Progress | None = None, stop: Stop | None = None,
              *, grad_memory_mb: float = GRAD_MEMORY_MB, threads: int | None = None) -> StackResult:
     """Run the stack: one forward pass for the statistics (memory of one layer) that also keeps
@@ -597,17 +632,15 @@ def _simulate(config: StackConfig, progress: Progress | None, stop: Stop | None,
             torch.addmm(z, x, weight, beta=0.0, alpha=mult, out=z)
             if grad_rows:
                 kept_z.append(z[:grad_rows].clone())
-            sat = kernel.apply(z, z, tmp, aux if kernel.has_saturation else None)
+            raw = kernel.apply(z, z, tmp, aux if kernel.has_saturation else None)
             if drop.kind != "none":
                 drop.mask(layer, aux)
                 drop.apply_(z, aux)
                 if grad_rows:
                     kept_keep.append(aux[:grad_rows].clone())
-            mean = float(z.sum()) / n_elems
-            torch.sub(z, mean, out=tmp)
-            flat = tmp.view(-1)
-            var = float(torch.dot(flat, flat)) / n_elems
-            rows.append((layer, mean, var, sat / n_elems, math.nan))
+            mean, var = _mean_var(z, tmp)
+            sat = kernel.saturated(float(raw), n_elems) / n_elems if raw is not None else math.nan
+            rows.append((layer, mean, var, sat, math.nan))
             if layer in hist_layers:
                 hists.append(_histogram(z, layer, mean, math.sqrt(var) if var >= 0 else math.nan))
             x, z = z, x

@@ -218,3 +218,26 @@ def test_thread_count_is_set_for_the_run_and_restored():
     np.testing.assert_allclose(single[["mean", "var", "grad_norm"]], one[["mean", "var", "grad_norm"]],
                                rtol=1e-4)
     assert S.best_threads() in (1, before)
+
+
+@pytest.mark.parametrize("shift", [0.0, 0.5, 30.0])  # 30: mean² ≫ var, the two-pass fallback
+def test_one_pass_mean_and_variance_match_float64(shift):
+    x = torch.randn(512, 64, generator=torch.Generator().manual_seed(3)) * 0.7 + shift
+    mean, var = S._mean_var(x, torch.empty_like(x))
+    ref = x.double()
+    assert mean == pytest.approx(float(ref.mean()), rel=1e-6, abs=1e-7)
+    assert var == pytest.approx(float(ref.var(unbiased=False)), rel=1e-5)
+
+
+@pytest.mark.parametrize(("activation", "kwargs"), [("selu", {}), ("elu", {}), ("celu", {"alpha": 0.7}),
+                                                    ("relu", {}), ("tanh", {})])
+def test_saturation_count_matches_its_definition(activation, kwargs):
+    act = StackConfig(activation, **kwargs).activation_fn()
+    kernel = S._Kernel(act)
+    z = torch.randn(300, 40, generator=torch.Generator().manual_seed(1)) * 3
+    out, tmp, aux = (torch.empty_like(z) for _ in range(3))
+    raw = kernel.apply(z, out, tmp, aux)
+    torch.testing.assert_close(out, act.torch_fn(z), rtol=1e-5, atol=1e-6)
+    floor = {"relu": None, "tanh": -0.9}.get(activation, 0.9 * act.limit_at_minus_infinity())
+    expected = int((out <= 0).sum()) if floor is None else int((out < floor).sum())
+    assert kernel.saturated(float(raw), z.numel()) == pytest.approx(expected, abs=1)
