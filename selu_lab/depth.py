@@ -642,6 +642,15 @@ def _prepare_cpu() -> None:
     prepare_cpu()
 
 
+def _release_memory() -> None:
+    """Return freed blocks to the OS when a study ends (train.release_freed_memory)."""
+    try:
+        from selu_lab.train import release_freed_memory
+    except ImportError:
+        return
+    release_freed_memory()
+
+
 def _is_stopped(stop: Any) -> bool:
     if stop is None:
         return False
@@ -927,6 +936,7 @@ def run_study(config: StudyConfig, data: MnistLike, on_event: Callable[[StudyEve
         emit("run_done", i, done, depth=depth, strategy=strategy, lr=lr,
              step=len(run.losses), steps=config.steps, run=run)
     result = StudyResult(config, runs, stopped, time.perf_counter() - t_start)
+    _release_memory()
     emit("done", len(runs), done)
     return result
 

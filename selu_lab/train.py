@@ -17,6 +17,7 @@ the dropout masks come from their own generators, never the global RNG.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import ctypes
 import io
@@ -404,6 +405,19 @@ def _keep_freed_memory() -> None:
         pass
 
 
+def release_freed_memory() -> None:
+    """Give the freed blocks that ``_keep_freed_memory`` keeps back to the OS (glibc ``malloc_trim``).
+
+    Called when a run ends: a server trains one run after another, in a new thread (and so a
+    new malloc arena) per session, and without this its RSS stayed near 1.9 GB after runs
+    that peaked at 1.3 GB. Trimming takes a few milliseconds; no-op where nothing was tuned.
+    """
+    if not _MALLOC_TUNED:
+        return
+    with contextlib.suppress(OSError, AttributeError):  # exotic libc
+        ctypes.CDLL(None).malloc_trim(0)
+
+
 _M_TRIM_THRESHOLD = -1  # glibc malloc.h
 _M_MMAP_THRESHOLD = -3
 
@@ -612,6 +626,7 @@ def train(config: TrainConfig, data: MnistData, on_event: Callable[[Event], None
     misclassified = Misclassified(wrong.astype(np.int64), preds_np[wrong].astype(np.int64),
                                   labels_np[wrong].astype(np.int64), last_eval.confidence.numpy()[wrong])
     state = {k: v.detach().to("cpu", copy=True).contiguous() for k, v in model.state_dict().items()}
+    release_freed_memory()
     return TrainResult(
         config=config, status=status, reason=reason, batch_losses=batch_losses, epochs=epoch_events,
         test_accuracy=last_eval.accuracy, test_loss=last_eval.loss, per_class_accuracy=per_class,
