@@ -17,7 +17,7 @@ server's peak RSS during a full-data run.
    process is idle again (its CPU use below 10 % of one core), i.e. the worker has stopped.
 
 Prints ratios measured in this one run; the CPU here is shared, so compare numbers from one run.
-Needs the real MNIST (``$SELU_LAB_DATA_DIR`` or ./data) and Chromium at /usr/bin/chromium.
+Needs the real MNIST (``$SELU_LAB_DATA_DIR`` or ./data); ``--client chromium`` needs /usr/bin/chromium.
 """
 
 from __future__ import annotations
@@ -190,48 +190,87 @@ def wait_for_result(page, timeout_s: float) -> tuple[float, int]:
     return float(match.group(1).replace(",", "")), len(seen)
 
 
+class ClientPage:
+    """The Train tab as ``st_client.StreamlitClient`` sees it (no browser: see the module's docstring)."""
+
+    def __init__(self, url: str, query: str) -> None:
+        self.client = StreamlitClient(url, f"tab=Train+on+MNIST&{query}")
+        self.client.rerun()
+        self.client.run_until_idle()
+        self.seen: set[str] = set()
+        self.t_start = time.monotonic()
+
+    def click(self, key: str) -> None:
+        self.client.rerun(trigger=key)
+        if key == "tr_start":
+            self.t_start = time.monotonic()
+
+    def wait(self, seconds: float) -> None:
+        self.client.pump(seconds)
+        self.seen.update(self.client.view.progress)
+
+    def result(self, timeout_s: float) -> float:
+        """Wait until the run is in the history; the images/s shown in its details."""
+        for view in self.client.watch("tr_inspect", timeout_s):
+            self.seen.update(view.progress)
+        self.polls = self.client.view.fragment_runs / (time.monotonic() - self.t_start)
+        self.client.pump(1.0)  # the history's details
+        return float(self.client.view.metrics["Images/s"].replace(",", ""))
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class BrowserPage:
+    """The Train tab in a Chromium page (reniced: see ``renice_browser``)."""
+
+    def __init__(self, browser, url: str, query: str) -> None:
+        self.context = browser.new_context(viewport={"width": 1400, "height": 1800})
+        self.page = self.context.new_page()
+        self.url, self.query = url, query
+        self.seen: set[str] = set()
+        self.polls = float("nan")
+
+    def click(self, key: str) -> None:
+        if key == "tr_start":
+            start_run(self.page, self.url, self.query)
+        else:
+            self.page.locator(f".st-key-{key} button").first.click(timeout=120_000)
+
+    def wait(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+    def result(self, timeout_s: float) -> float:
+        ips, updates = wait_for_result(self.page, timeout_s)
+        self.seen.update(str(i) for i in range(updates))
+        return ips
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def open_page(browser, url: str, query: str) -> ClientPage | BrowserPage:
+    """A protocol-client page (``browser`` None) or a Chromium page, on the Train tab."""
+    return ClientPage(url, query) if browser is None else BrowserPage(browser, url, query)
+
+
 def app_run(browser, url: str, pid: int, subset: int, epochs: int,
             timeout_s: float) -> tuple[float, float, float, int, float]:
     """One run started from a page; returns (images/s, server cores used by the training threads,
     server cores used by everything else: script runs, the polling fragment, websocket; distinct
-    live progress states seen; fragment polls the server answered per second).
-
-    ``browser`` None: the page is ``st_client.StreamlitClient`` (the server's work for a watched
-    page, without a browser drawing on this machine's two cores); else a Chromium page.
-    """
-    query = f"tab=Train+on+MNIST&tr_subset={subset // 1000}k&tr_epochs={epochs}&tr_act=SELU"
+    live progress states seen; fragment polls the server answered per second)."""
     before, t0 = thread_cpu(pid), time.monotonic()
-    if browser is None:
-        client = StreamlitClient(url, query)
-        try:
-            client.rerun()
-            client.run_until_idle()
-            client.rerun(trigger="tr_start")
-            t_start = time.monotonic()
-            seen: set[str] = set()
-            for view in client.watch("tr_inspect", timeout_s):
-                seen.update(view.progress)
-            polls = client.view.fragment_runs / (time.monotonic() - t_start)
-            client.pump(1.0)  # the history's details, with the run's measured images/s
-            ips = float(client.view.metrics["Images/s"].replace(",", ""))
-            updates = len(seen)
-            # before the session ends: its worker thread (and its CPU time) goes with it
-            after, wall = thread_cpu(pid), time.monotonic() - t0
-        finally:
-            client.close()
-    else:
-        context = browser.new_context(viewport={"width": 1400, "height": 1800})
-        page = context.new_page()
-        try:
-            start_run(page, url, query.removeprefix("tab=Train+on+MNIST&"))
-            ips, updates = wait_for_result(page, timeout_s)
-            polls = float("nan")
-            after, wall = thread_cpu(pid), time.monotonic() - t0
-        finally:
-            context.close()
+    page = open_page(browser, url, f"tr_subset={subset // 1000}k&tr_epochs={epochs}&tr_act=SELU")
+    try:
+        page.click("tr_start")
+        ips = page.result(timeout_s)
+        # before the session ends: its worker thread (and its CPU time) goes with it
+        after, wall = thread_cpu(pid), time.monotonic() - t0
+    finally:
+        page.close()
     used = sorted((after[t] - before.get(t, 0.0) for t in after), reverse=True)
     n_train = os.cpu_count() or 1  # the trainer uses one thread per core
-    return ips, sum(used[:n_train]) / wall, sum(used[n_train:]) / wall, updates, polls
+    return ips, sum(used[:n_train]) / wall, sum(used[n_train:]) / wall, len(page.seen), page.polls
 
 
 def throughput(browser, subset: int, epochs: int, rounds: int, timeout_s: float) -> None:
@@ -268,35 +307,33 @@ def throughput(browser, subset: int, epochs: int, rounds: int, timeout_s: float)
 
 def full_data_memory(browser, run_seconds: float) -> None:
     with streamlit_server() as (url, proc):
-        context = browser.new_context(viewport={"width": 1400, "height": 1800})
-        page = context.new_page()
-        page.goto(f"{url}/?tab=Train+on+MNIST")
-        wait_app_idle(page)
-        before = proc_status(proc.pid, "VmRSS")
-        start_run(page, url, "tr_subset=all+60k&tr_epochs=1")
-        time.sleep(run_seconds)
-        running = proc_status(proc.pid, "VmRSS")
-        t0 = time.monotonic()
-        page.locator(".st-key-tr_stop button").first.click()
-        ips, _ = wait_for_result(page, 300)
-        stopped = time.monotonic() - t0
-        peak = proc_status(proc.pid, "VmHWM")
+        page = open_page(browser, url, "tr_subset=all+60k&tr_epochs=1")
+        try:
+            before = proc_status(proc.pid, "VmRSS")
+            page.click("tr_start")
+            page.wait(run_seconds)
+            running = proc_status(proc.pid, "VmRSS")
+            t0 = time.monotonic()
+            page.click("tr_stop")
+            ips = page.result(300)
+            stopped = time.monotonic() - t0
+            peak = proc_status(proc.pid, "VmHWM")
+        finally:
+            page.close()
         print(f"full-data run (60 000 images, stopped after {run_seconds:.0f} s at {ips:,.0f} images/s): "
               f"server RSS {before:.0f} MB before, {running:.0f} MB while training, peak {peak:.0f} MB; "
               f"Stop → run in the history (incl. the final 10 000-image evaluation) in {stopped:.1f} s")
-        context.close()
 
 
 def session_end(browser, warmup_s: float) -> None:
     with streamlit_server() as (url, proc):
-        context = browser.new_context(viewport={"width": 1400, "height": 1800})
-        page = context.new_page()
-        start_run(page, url, "tr_subset=all+60k&tr_epochs=1")
-        time.sleep(warmup_s)
+        page = open_page(browser, url, "tr_subset=all+60k&tr_epochs=1")
+        page.click("tr_start")
+        page.wait(warmup_s)
         c0, t0 = cpu_seconds(proc.pid), time.monotonic()
-        time.sleep(2)
+        page.wait(2)
         busy = (cpu_seconds(proc.pid) - c0) / (time.monotonic() - t0)
-        context.close()  # the tab is closed: the websocket goes, the session is released
+        page.close()  # the tab is closed: the websocket goes, the session is released
         closed = time.monotonic()
         idle_after = None
         while time.monotonic() - closed < 30:
@@ -314,17 +351,17 @@ def session_end(browser, warmup_s: float) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--subset", type=int, default=5000, help="training images of the throughput runs")
+    parser.add_argument("--subset", type=int, default=20000, help="training images of the throughput runs")
     parser.add_argument("--epochs", type=int, default=3,
                         help="epochs of the throughput runs (long enough for many live polls)")
-    parser.add_argument("--rounds", type=int, default=2, help="headless/app pairs, alternating")
+    parser.add_argument("--rounds", type=int, default=6, help="headless/app pairs, alternating")
     parser.add_argument("--full-seconds", type=float, default=20.0, help="how long the full-data run trains")
     parser.add_argument("--skip", choices=["throughput", "memory", "session"], action="append", default=[])
     parser.add_argument("--wait-quiet", type=float, default=0.0, metavar="MINUTES",
                         help="first wait up to this long for the shared machine to be < 25 %% busy")
     parser.add_argument("--client", choices=["protocol", "chromium"], default="protocol",
-                        help="who watches the throughput runs: a browser-less protocol client that polls "
-                             "like the page does (default), or Chromium drawing the page on this machine")
+                        help="the page: a browser-less protocol client that polls like Streamlit's "
+                             "frontend (default), or Chromium drawing the page on this machine")
     parser.add_argument("--no-renice", action="store_true",
                         help="leave Chromium at normal priority (it then competes with the server here)")
     args = parser.parse_args()
@@ -338,18 +375,17 @@ def main() -> None:
         time.sleep(15)
         busy = machine_busy()
     print(f"machine busy before the benchmark (other developers' work included): {busy:.0%}")
-    with sync_playwright() as p:
-        browser = launch_browser(p)
-        try:
-            if "throughput" not in args.skip:
-                throughput(None if args.client == "protocol" else browser, args.subset, args.epochs,
-                           args.rounds, timeout_s=600)
-            if "memory" not in args.skip:
-                full_data_memory(browser, args.full_seconds)
-            if "session" not in args.skip:
-                session_end(browser, warmup_s=8)
-        finally:
-            browser.close()
+    with contextlib.ExitStack() as stack:
+        browser = None
+        if args.client == "chromium":
+            browser = launch_browser(stack.enter_context(sync_playwright()))
+            stack.callback(browser.close)
+        if "throughput" not in args.skip:
+            throughput(browser, args.subset, args.epochs, args.rounds, timeout_s=600)
+        if "memory" not in args.skip:
+            full_data_memory(browser, args.full_seconds)
+        if "session" not in args.skip:
+            session_end(browser, warmup_s=8)
     print(f"machine busy after the benchmark: {machine_busy():.0%}")
 
 
