@@ -10,7 +10,7 @@ server's peak RSS during a full-data run.
    a fragment rerun every second) and decodes the replies: a Chromium drawing the live chart on
    this 2-core machine would take the CPU the server trains on, and reniced it falls behind and
    stops polling (a user's browser runs on their own machine). ``--client chromium`` uses Chromium.
-2. Memory: a fresh server, one full-data run (all 60 000 images) started from the page, stopped
+2. Memory: a fresh server, one full-data run (all 60 000 images, 3 epochs) started from the page, stopped
    after ``--full-seconds`` (the stop triggers the final test-set evaluation, the memory peak);
    reports the server's RSS before, its peak (VmHWM) and the time the run took to stop.
 3. Session end: the page of a running full-data run is closed; reports how long until the server
@@ -307,7 +307,7 @@ def throughput(browser, subset: int, epochs: int, rounds: int, timeout_s: float)
 
 def full_data_memory(browser, run_seconds: float) -> None:
     with streamlit_server() as (url, proc):
-        page = open_page(browser, url, "tr_subset=all+60k&tr_epochs=1")
+        page = open_page(browser, url, "tr_subset=all+60k&tr_epochs=3")
         try:
             before = proc_status(proc.pid, "VmRSS")
             page.click("tr_start")
@@ -327,7 +327,7 @@ def full_data_memory(browser, run_seconds: float) -> None:
 
 def session_end(browser, warmup_s: float) -> None:
     with streamlit_server() as (url, proc):
-        page = open_page(browser, url, "tr_subset=all+60k&tr_epochs=1")
+        page = open_page(browser, url, "tr_subset=all+60k&tr_epochs=3")
         page.click("tr_start")
         page.wait(warmup_s)
         c0, t0 = cpu_seconds(proc.pid), time.monotonic()
