@@ -93,95 +93,6 @@ def flatten(x: torch.Tensor) -> torch.Tensor:
     return torch.flatten(x, 1)
 
 
-def _max4(y: torch.Tensor, masks: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Max over the 2×2 window positions ``y[di, dj]`` of a [2, 2, …] tensor, first maximum wins.
-
-    A two-level tree of plain element-wise ops (``torch.max(dim)`` with indices and bool
-    ``torch.where`` are 10–15× slower on a CPU). The 0/1 float masks say which side won:
-    ``masks[:2]`` the right column in each row, ``masks[2]`` the lower row; ties go to
-    the earlier position in raster order, as ``nn.MaxPool2d`` does.
-    """
-    m = torch.maximum(y[:, 0], y[:, 1])
-    if not masks:
-        return torch.maximum(m[0], m[1]), None
-    won = y.new_empty((3, *y.shape[2:]))
-    torch.gt(y[:, 1], y[:, 0], out=won[:2])
-    torch.gt(m[1], m[0], out=won[2])
-    return torch.maximum(m[0], m[1]), won
-
-
-def _max4_backward(grad: torch.Tensor, won: torch.Tensor, out: torch.Tensor) -> None:
-    """Route ``grad`` to the winning window position: ``out[di, dj]`` (a [2, 2, …] view) is written.
-
-    ``g − g·mask`` is exactly ``g`` or ``0``, so no value changes by rounding.
-    """
-    rows = grad.new_empty((2, *grad.shape))
-    torch.mul(grad, won[2], out=rows[1])
-    torch.sub(grad, rows[1], out=rows[0])
-    torch.mul(rows, won[:2], out=out[:, 1])
-    torch.sub(rows, out[:, 1], out=out[:, 0])
-
-
-_OFFSETS = ((0, 0), (0, 1), (1, 0), (1, 1))
-
-
-class _Conv1Pool(torch.autograd.Function):
-    """conv 1→C 3×3 pad 1 (+ bias) then 2×2 max-pool, as one small batched GEMM.
-
-    Every 2×2 pool window of the conv output reads one 4×4 input patch (stride 2), so the
-    four conv outputs of a window are ``patch @ frames[o]``, with the 3×3 kernel placed at
-    offset o of a 4×4 zero frame: a GEMM with K = 16 instead of the 1-channel convolution
-    (memory-bound in oneDNN), then the max tree; no 28×28 gradient is zero-filled and
-    scattered into. Values and gradients equal ``max_pool2d(conv2d(x, w, b, padding=1), 2)``
-    up to float rounding, ties included (the bias is added after the max: the max commutes
-    with a per-channel constant). The result is channels-last. No gradient for ``x``.
-    """
-
-    @staticmethod
-    def forward(ctx: Any, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-        n, _, h, w = x.shape
-        c = weight.shape[0]
-        xp = torch.nn.functional.pad(x.reshape(n, h, w), (1, 1, 1, 1))
-        patches = xp.as_strided((n, h // 2, w // 2, 4, 4),
-                                (xp.stride(0), 2 * xp.stride(1), 2, xp.stride(1), 1)).reshape(-1, 16)
-        frames = weight.new_zeros((2, 2, 4, 4, c))
-        kernel = weight.reshape(c, 3, 3).permute(1, 2, 0)
-        for di, dj in _OFFSETS:
-            frames[di, dj, di:di + 3, dj:dj + 3] = kernel
-        y = torch.matmul(patches, frames.view(4, 16, c)).view(2, 2, -1, c)
-        pooled, won = _max4(y, masks=ctx.needs_input_grad[1] or ctx.needs_input_grad[2])
-        pooled += bias
-        ctx.save_for_backward(patches, won)
-        ctx.weight_meta = (weight.shape, weight.stride())
-        return pooled.view(n, h // 2, w // 2, c).permute(0, 3, 1, 2)
-
-    @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> tuple[None, torch.Tensor, torch.Tensor]:
-        patches, won = ctx.saved_tensors
-        c = grad.shape[1]
-        g = grad.permute(0, 2, 3, 1).reshape(-1, c)
-        routed = g.new_empty((2, 2, g.shape[0], c))
-        _max4_backward(g, won, routed)
-        d = torch.matmul(patches.t(), routed.view(4, -1, c)).view(2, 2, 4, 4, c)
-        dk = d[0, 0, 0:3, 0:3] + d[0, 1, 0:3, 1:4] + d[1, 0, 1:4, 0:3] + d[1, 1, 1:4, 1:4]
-        shape, stride = ctx.weight_meta
-        dw = g.new_empty_strided(shape, stride)
-        dw.copy_(dk.permute(2, 0, 1).reshape(shape))
-        return None, dw, g.sum(0)
-
-
-def conv1_pool(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-    """``F.max_pool2d(F.conv2d(x, weight, bias, padding=1), 2)`` for 1-channel ``x`` (see _Conv1Pool).
-
-    The CPU fast path of the seed CNN's first layer; ``x`` [N, 1, H, W] with H and W even.
-    """
-    if x.dim() != 4 or x.shape[1] != 1 or x.shape[2] % 2 or x.shape[3] % 2 \
-            or tuple(weight.shape[1:]) != (1, 3, 3):
-        raise ValueError(f"conv1_pool needs x [N, 1, H, W] with even H, W and a [C, 1, 3, 3] weight; "
-                         f"got x {tuple(x.shape)}, weight {tuple(weight.shape)}")
-    return _Conv1Pool.apply(x, weight, bias)
-
-
 class SeedCNN(nn.Module):
     """The seed's two-conv CNN for 1×28×28 inputs in [0, 1]; returns 10 logits."""
 
@@ -204,19 +115,10 @@ class SeedCNN(nn.Module):
     def _act_pool(self, x: torch.Tensor) -> torch.Tensor:
         return self.act(self.pool(x)) if self.pool_first else self.pool(self.act(x))
 
-    def _fused(self, x: torch.Tensor) -> bool:
-        """Whether conv1 + pool run as one GEMM (CPU, pool-first, fp32, no input gradient)."""
-        return (self.pool_first and x.device.type == "cpu" and x.dim() == 4 and x.shape[1] == 1
-                and x.shape[2] % 2 == 0 and x.shape[3] % 2 == 0 and not x.requires_grad
-                and not torch.is_autocast_enabled("cpu"))
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.standardize:
             x = (x - self.input_mean) / self.input_std
-        if self._fused(x):
-            x = self.act(conv1_pool(x, self.conv1.weight, self.conv1.bias))
-        else:
-            x = self._act_pool(self.conv1(x))
+        x = self._act_pool(self.conv1(x))
         x = self._act_pool(self.conv2(x))
         x = flatten(x)
         x = self.dropout(self.act(self.fc1(x)))

@@ -15,7 +15,6 @@ from selu_lab.models import (
     TRAIN_FLOPS_PER_IMAGE,
     SeededDropout,
     build_cnn,
-    conv1_pool,
     count_parameters,
     images_to_input,
 )
@@ -164,38 +163,3 @@ def test_channels_last_model_matches_the_plain_one() -> None:
     for (name, p0), p1 in zip(plain.named_parameters(), fast.parameters(), strict=True):
         assert torch.allclose(p0.grad, p1.grad, rtol=1e-4, atol=1e-6), name
     assert fast.conv2.weight.grad.is_contiguous(memory_format=torch.channels_last)
-
-
-@pytest.mark.parametrize("channels_last", [False, True])
-def test_conv1_pool_equals_conv_then_max_pool(channels_last: bool) -> None:
-    """The GEMM form of conv1 + pool: same values and gradients as the PyTorch ops, ties included."""
-    gen = torch.Generator().manual_seed(0)
-    # MNIST-like: zero background and saturated strokes give exactly tied windows
-    x = torch.where(torch.rand(6, 1, 28, 28, generator=gen) < 0.5, 0.0,
-                    torch.randint(0, 256, (6, 1, 28, 28), generator=gen) / 255.0)
-    x[:, :, 8:16, 8:20] = 1.0
-    if channels_last:
-        x = x.contiguous(memory_format=torch.channels_last)
-    w = torch.randn(32, 1, 3, 3, generator=gen, requires_grad=True)
-    b = torch.randn(32, generator=gen, requires_grad=True)
-    g = torch.randn(6, 32, 14, 14, generator=gen)
-    ref = F.max_pool2d(F.conv2d(x, w, b, padding=1), 2)
-    ref_grads = torch.autograd.grad(ref, (w, b), g)
-    out = conv1_pool(x, w, b)
-    grads = torch.autograd.grad(out, (w, b), g)
-    assert out.is_contiguous(memory_format=torch.channels_last)
-    assert torch.allclose(out, ref, rtol=1e-5, atol=1e-5)
-    for got, want in zip(grads, ref_grads, strict=True):
-        assert torch.allclose(got, want, rtol=1e-5, atol=1e-5 * want.abs().max().item())
-    with torch.no_grad():
-        assert torch.allclose(conv1_pool(x, w, b), ref, rtol=1e-5, atol=1e-5)
-    with pytest.raises(ValueError, match="even H, W"):
-        conv1_pool(torch.rand(2, 1, 27, 27), w, b)
-
-
-def test_the_cpu_model_uses_the_conv1_pool_gemm() -> None:
-    model = build_cnn()
-    x = torch.rand(2, 1, 28, 28)
-    assert model._fused(x)
-    assert not model._fused(x.requires_grad_())
-    assert not build_cnn("gelu")._fused(torch.rand(2, 1, 28, 28))
