@@ -121,7 +121,7 @@ def _live_template(activation: str, total_epochs: int | None, height: int) -> al
     if rules is not None:
         loss_layers.insert(0, rules)
     y_acc = alt.Y("test_accuracy:Q", title="test accuracy (green)", scale=alt.Scale(zero=False),
-                  axis=alt.Axis(format="%", titleColor="#2ca02c", orient="right"))
+                  axis=alt.Axis(format=".1%", titleColor="#2ca02c", orient="right"))
     acc = alt.layer(
         epoch_base.mark_line(color="#2ca02c", strokeWidth=1.5, strokeDash=[5, 3]).encode(y=y_acc),
         epoch_base.mark_point(color="#2ca02c", filled=True, size=70, shape="square").encode(
