@@ -42,6 +42,7 @@ from torch.nn import functional as F
 from selu_lab.activations import COLORS, SELU_ALPHA, SELU_SCALE, get_activation
 from selu_lab.inits import apply_init_, check_init
 from selu_lab.models import SeededDropout
+from selu_lab.train import prepare_cpu, release_freed_memory
 
 
 @dataclass(frozen=True)
@@ -557,7 +558,7 @@ def measure_speed(arch: str = "mlp", width: int | None = None, batch_size: int =
     the batch. About 0.5 s for the five default dense nets on an idle 2-core
     machine, 1–2 s for the default CNN. The global RNG state is restored.
     """
-    _prepare_cpu()
+    prepare_cpu()
     width = DEFAULT_WIDTH[arch] if width is None else int(width)
     if probe_batch is None:
         probe_batch = batch_size if arch == "mlp" else min(batch_size, 16)
@@ -630,25 +631,6 @@ def estimate_seconds(config: StudyConfig, speed: Speed | None = None, n_test: in
 
 
 # --------------------------------------------------------------------------- training
-
-
-def _prepare_cpu() -> None:
-    """Flush denormals (vanishing activations otherwise slow CPUs down 10–100×); threads as train.py sets."""
-    try:
-        from selu_lab.train import prepare_cpu
-    except ImportError:
-        torch.set_flush_denormal(True)
-        return
-    prepare_cpu()
-
-
-def _release_memory() -> None:
-    """Return freed blocks to the OS when a study ends (train.release_freed_memory)."""
-    try:
-        from selu_lab.train import release_freed_memory
-    except ImportError:
-        return
-    release_freed_memory()
 
 
 def _is_stopped(stop: Any) -> bool:
@@ -886,7 +868,7 @@ def run_study(config: StudyConfig, data: MnistLike, on_event: Callable[[StudyEve
     1 % of a run). ``speed`` (a probe) weights the runs for the progress fraction
     and gives the ETA before the first step; without it FLOPs weight the runs.
     """
-    _prepare_cpu()
+    prepare_cpu()  # flush denormals (vanishing activations slow CPUs 10–100×), every core
     batches = _Batches(data, config)
     keys = config.run_keys()
     n_test = len(batches.test_images)
@@ -936,7 +918,7 @@ def run_study(config: StudyConfig, data: MnistLike, on_event: Callable[[StudyEve
         emit("run_done", i, done, depth=depth, strategy=strategy, lr=lr,
              step=len(run.losses), steps=config.steps, run=run)
     result = StudyResult(config, runs, stopped, time.perf_counter() - t_start)
-    _release_memory()
+    release_freed_memory()
     emit("done", len(runs), done)
     return result
 
