@@ -231,6 +231,25 @@ def test_live_chart_gets_the_same_numbers_without_the_label_columns():
     assert list(Run("x", "x", {}).epoch_frame(labels=False).columns) == list(history.EPOCH_COLUMNS[4:])
 
 
+def _data_names(spec: object) -> set[str]:
+    if isinstance(spec, dict):
+        data = spec.get("data")
+        here = {data["name"]} if isinstance(data, dict) and "name" in data else set()
+        return here.union(*(_data_names(v) for k, v in spec.items() if k != "datasets"))
+    if isinstance(spec, list):
+        return set().union(*(_data_names(v) for v in spec))
+    return set()
+
+
+def test_every_dataset_a_training_chart_names_is_shipped():
+    run = make_run()
+    live = charts.live_chart(run.loss_frame(labels=False), run.epoch_frame(labels=False), "selu",
+                             total_epochs=3)  # the epoch rules are the template's own inline data
+    loss_spec, acc_spec = charts.overlay_charts(run.loss_frame(), run.epoch_frame(), None)
+    for spec in (live, loss_spec, acc_spec):
+        assert _data_names(spec) <= set(spec["datasets"])
+
+
 def test_misclassified_from_a_result_object():
     @dataclass
     class Mis:

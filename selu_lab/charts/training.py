@@ -11,7 +11,6 @@ registry colour.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 
@@ -20,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from selu_lab.activations import COLORS
-from selu_lab.charts import cached_template
+from selu_lab.charts import cached_template, with_data
 from selu_lab.history import activation_label
 
 REFERENCE_COLOR = "#222222"
@@ -62,15 +61,6 @@ def _epochs_ceiling(*values: float | None) -> int | None:
     return max(1, math.ceil(max(finite) - 1e-9)) if finite else None
 
 
-def _fill(template: str, datasets: dict[str, pd.DataFrame]) -> dict:
-    """A cached template with its named datasets as DataFrames: ``st.vega_lite_chart`` ships those
-    as Arrow, ~3× cheaper than lists of records (it matters in the live view, redrawn every second
-    while the training thread wants the same GIL)."""
-    spec = json.loads(template)
-    spec["datasets"] = {name: frame.reset_index(drop=True) for name, frame in datasets.items()}
-    return spec
-
-
 # --- live view -------------------------------------------------------------------
 LIVE_LOSS_COLUMNS = ("step", "epoch", "loss", "smooth")
 LIVE_EPOCH_COLUMNS = ("epoch", "train_loss", "test_loss", "test_accuracy")
@@ -85,8 +75,8 @@ def live_chart(loss: pd.DataFrame, epochs: pd.DataFrame, activation: str, total_
     columns are sent, rounded: it is redrawn every second). The x axis spans ``total_epochs`` from the
     start, so the curve grows into it; hover for values.
     """
-    return _fill(_live_template(activation, total_epochs or None, height),
-                 {"loss": _numeric(loss, LIVE_LOSS_COLUMNS), "epochs": _numeric(epochs, LIVE_EPOCH_COLUMNS)})
+    datasets = {"loss": _numeric(loss, LIVE_LOSS_COLUMNS), "epochs": _numeric(epochs, LIVE_EPOCH_COLUMNS)}
+    return with_data(_live_template(activation, total_epochs or None, height), datasets, frames=True)
 
 
 def _numeric(frame: pd.DataFrame, columns: Sequence[str], decimals: int = 5) -> pd.DataFrame:
@@ -146,9 +136,9 @@ def overlay_charts(loss: pd.DataFrame, epochs: pd.DataFrame, reference: pd.DataF
                                 epochs["epoch"].max() if len(epochs) else None,
                                 reference["epoch"].max() if has_ref else None)
     data = {"loss": loss, "epochs": epochs, "reference": reference if has_ref else pd.DataFrame()}
-    return (_fill(_overlay_loss_template(names, max_epoch, has_ref, height), data),
-            _fill(_overlay_accuracy_template(names, max_epoch, max(260, int(height * 0.8))),
-                  {"epochs": epochs}))
+    return (with_data(_overlay_loss_template(names, max_epoch, has_ref, height), data, frames=True),
+            with_data(_overlay_accuracy_template(names, max_epoch, max(260, int(height * 0.8))),
+                      {"epochs": epochs}, frames=True))
 
 
 def _dash(legend: bool) -> alt.StrokeDash:
@@ -210,7 +200,7 @@ def _overlay_accuracy_template(names: tuple[str, ...], max_epoch: int | None, he
 # --- one run's results -------------------------------------------------------------
 def confusion_chart(confusion: pd.DataFrame, size: int = 340) -> dict:
     """Heatmap of true vs predicted digit with counts; hover for the share of the true digit."""
-    return _fill(_confusion_template(size), {"confusion": confusion})
+    return with_data(_confusion_template(size), {"confusion": confusion}, frames=True)
 
 
 @cached_template
@@ -235,7 +225,7 @@ def per_class_chart(per_class: pd.DataFrame, height: int = 340) -> dict:
     accuracies = [v for v in per_class.get("accuracy", pd.Series(dtype=float)) if pd.notna(v)]
     low = min(accuracies) if accuracies else 0.0
     lower = max(0.0, min(0.9, math.floor((low - 0.02) * 20) / 20))  # a multiple of 5 %
-    return _fill(_per_class_template(names, lower, height), {"per_class": per_class})
+    return with_data(_per_class_template(names, lower, height), {"per_class": per_class}, frames=True)
 
 
 @cached_template
