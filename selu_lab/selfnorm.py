@@ -236,7 +236,7 @@ def resolve_grad_batch(config: StackConfig, memory_mb: float = GRAD_MEMORY_MB) -
     """
     if not config.grad:
         return 0, "gradient pass switched off"
-    per_row = config.depth * config.width * (8 if _uses_dropout(config) else 4)
+    per_row = _grad_bytes_per_row(config)
     fits = int(memory_mb * 2**20 // per_row)
     wanted = min(config.batch, AUTO_GRAD_BATCH) if config.grad_batch is None else config.grad_batch
     if fits < MIN_GRAD_BATCH:
@@ -258,9 +258,14 @@ def memory_estimate(config: StackConfig, memory_mb: float = GRAD_MEMORY_MB) -> d
     b, w = config.batch, config.width
     stats = 4 * b * w * 4 + w * w * 4
     rows = resolve_grad_batch(config, memory_mb)[0]
-    per_row = config.depth * w * (8 if _uses_dropout(config) else 4)
+    per_row = _grad_bytes_per_row(config)
     grad = rows * per_row + (3 * rows * w * 4 + min(rows, w) ** 2 * 4 * 2 if rows else 0)
     return {"statistics": stats, "gradient": grad}
+
+
+def _grad_bytes_per_row(config: StackConfig) -> int:
+    """Bytes the gradient pass keeps per row: every layer's pre-activation (and keep mask)."""
+    return config.depth * config.width * (8 if _uses_dropout(config) else 4)
 
 
 def _uses_dropout(config: StackConfig) -> bool:
