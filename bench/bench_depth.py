@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from selu_lab import depth as D  # noqa: E402
-from selu_lab.train import prepare_cpu  # noqa: E402
+from selu_lab.cpu import prepare_cpu  # noqa: E402
 
 PNG = ROOT / "docs" / "depth_study.png"
 

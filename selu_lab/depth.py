@@ -40,9 +40,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from selu_lab.activations import COLORS, SELU_ALPHA, SELU_SCALE, get_activation
+from selu_lab.cpu import prepare_cpu, release_freed_memory
 from selu_lab.inits import apply_init_, check_init
 from selu_lab.models import SeededDropout
-from selu_lab.train import prepare_cpu, release_freed_memory
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ import torch
 
 from selu_lab import theory
 from selu_lab.activations import SELU_ALPHA, SELU_SCALE, Activation, get_activation
+from selu_lab.cpu import keep_freed_memory
 from selu_lab.inits import INITS, check_init, weight_variance
 
 DEPTH_RANGE = (1, 200)
@@ -614,8 +615,10 @@ def _simulate(config: StackConfig, progress: Progress | None, stop: Stop | None,
 
     rows: list[tuple[int, float, float, float, float]] = []
     hists: list[pd.DataFrame] = []
-    kept_z: list[torch.Tensor] = []
-    kept_keep: list[torch.Tensor] = []
+    # one block per kind for the gradient batch's rows of every layer: a fresh 256 KB clone per
+    # layer came from mmap and page-faulted on every run (≈ 60 µs a layer at the default view)
+    kept_z = torch.empty(depth, grad_rows, config.width) if grad_rows else None
+    kept_keep = torch.empty(depth, grad_rows, config.width) if grad_rows and drop.kind != "none" else None
 
     def report(done: float, text: str) -> None:
         if progress is not None:
@@ -624,6 +627,7 @@ def _simulate(config: StackConfig, progress: Progress | None, stop: Stop | None,
             raise Stopped(_result(config, rows, hists, grad_rows, notes, t_start, 0.0))
 
     torch.set_flush_denormal(True)  # process-wide; denormals only slow things down here
+    keep_freed_memory()  # the kept block comes from the heap again next run, not fresh pages
     with torch.no_grad():
         gen = torch.Generator().manual_seed(_seed(config.seed, _INPUT, 0))
         x = torch.randn(config.batch, config.width, generator=gen)
@@ -635,14 +639,14 @@ def _simulate(config: StackConfig, progress: Progress | None, stop: Stop | None,
         for layer in range(1, depth + 1):
             weight = _CACHE.get(config.seed, layer, config.width, dist)
             torch.addmm(z, x, weight, beta=0.0, alpha=mult, out=z)
-            if grad_rows:
-                kept_z.append(z[:grad_rows].clone())
+            if kept_z is not None:
+                kept_z[layer - 1].copy_(z[:grad_rows])
             raw = kernel.apply(z, z, tmp, aux if kernel.has_saturation else None)
             if drop.kind != "none":
                 drop.mask(layer, aux)
                 drop.apply_(z, aux)
-                if grad_rows:
-                    kept_keep.append(aux[:grad_rows].clone())
+                if kept_keep is not None:
+                    kept_keep[layer - 1].copy_(aux[:grad_rows])
             mean, var = _mean_var(z, tmp)
             sat = kernel.saturated(float(raw), n_elems) / n_elems if raw is not None else math.nan
             rows.append((layer, mean, var, sat, math.nan))
@@ -658,8 +662,8 @@ def _simulate(config: StackConfig, progress: Progress | None, stop: Stop | None,
     return _result(config, rows, hists, grad_rows, notes, t_start, total_flops)
 
 
-def _backward(config: StackConfig, kernel: _Kernel, drop: _Dropout, kept_z: list[torch.Tensor],
-              kept_keep: list[torch.Tensor], x0: torch.Tensor, dist: str, mult: float,
+def _backward(config: StackConfig, kernel: _Kernel, drop: _Dropout, kept_z: torch.Tensor,
+              kept_keep: torch.Tensor | None, x0: torch.Tensor, dist: str, mult: float,
               rows: int, report: Progress) -> list[float]:
     """‖∂L/∂W_l‖_F for every layer, L = Σ⟨x_L, R⟩/√rows, by hand (no autograd graph)."""
     depth, width = config.depth, config.width
@@ -671,13 +675,12 @@ def _backward(config: StackConfig, kernel: _Kernel, drop: _Dropout, kept_z: list
     x_prev, tmp, spare = (torch.empty(rows, width) for _ in range(3))
     norms = [math.nan] * depth
     for layer in range(depth, 0, -1):
-        drop.backward_(grad, kept_keep[layer - 1] if kept_keep else None)
+        drop.backward_(grad, kept_keep[layer - 1] if kept_keep is not None else None)
         kernel.grad_(grad, kept_z[layer - 1], spare)  # ∂L/∂z_l
         grad, spare = spare, grad
-        kept_z[layer - 1] = None  # free as we go
         if layer > 1:  # the layer's input x_{l−1}, recomputed from the kept pre-activation
             kernel.apply(kept_z[layer - 2], x_prev, tmp)
-            if kept_keep:
+            if kept_keep is not None:
                 drop.apply_(x_prev, kept_keep[layer - 2])
             inputs = x_prev
         else:

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import torch
 
+from selu_lab.cpu import cpu_count, prepare_cpu
 from selu_lab.data import MnistData
 from selu_lab.train import (
     ASSIGNMENT_EPOCH_LOSSES,
@@ -23,7 +24,6 @@ from selu_lab.train import (
     TrainConfig,
     TrainResult,
     load_weights,
-    prepare_cpu,
     recipe_config,
     resolve_device,
     train,
@@ -110,8 +110,6 @@ def test_devices() -> None:
 def test_prepare_cpu_flushes_denormals_and_uses_all_cores() -> None:
     prepare_cpu()
     assert torch.tensor([1e-40], dtype=torch.float32).mul(1.0).item() == 0.0
-    from selu_lab.train import cpu_count
-
     assert torch.get_num_threads() == cpu_count()
     prepare_cpu(1)
     assert torch.get_num_threads() == 1
