@@ -173,7 +173,11 @@ def download_mnist(data_dir: str | Path) -> None:
         raise DataError(f"MNIST not found in {Path(data_dir)} and torchvision, which downloads it, "
                         f"cannot be imported ({exc}); {_how_to_get(Path(data_dir))}") from None
     created = [d for d in (raw.parent.parent, raw.parent, raw) if not d.exists()]
-    raw.mkdir(parents=True, exist_ok=True)
+    try:
+        raw.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataError(f"MNIST not found in {Path(data_dir)}, and {raw} cannot be created to download it "
+                        f"into ({exc.strerror or exc}); {_how_to_get(Path(data_dir))}") from None
     for filename, md5 in MNIST.resources:
         errors = []
         for mirror in MNIST.mirrors:

@@ -301,7 +301,7 @@ def validate(config: TrainConfig) -> TrainConfig:
         c.test_subset = _int_field("test_subset", c.test_subset, 1, 10_000)
     c.seed = _int_field("seed", c.seed, 0, 2**63 - 1)
     dev = str(c.device)
-    if dev.split(":")[0] not in DEVICES:
+    if dev.split(":")[0] not in DEVICES or (dev != "auto" and not _parses_as_device(dev)):
         raise ValueError(f"device must be one of: {', '.join(DEVICES)} (or cuda:N); got {c.device!r}")
     c.device = dev
     c.recipe = _choice_field("recipe", c.recipe, RECIPE_DESCRIPTIONS)
@@ -309,6 +309,14 @@ def validate(config: TrainConfig) -> TrainConfig:
         c.threads = _int_field("threads", c.threads, 1, 1024)
     c.precision = _choice_field("precision", c.precision, PRECISIONS)
     return c
+
+
+def _parses_as_device(name: str) -> bool:
+    try:
+        torch.device(name)
+    except RuntimeError:  # e.g. 'cpu:x'
+        return False
+    return True
 
 
 def recipe_config(recipe: str = "seed", **overrides: Any) -> TrainConfig:

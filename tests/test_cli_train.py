@@ -60,6 +60,7 @@ def test_json_summary(mnist_dir: Path, capsys: pytest.CaptureFixture[str]) -> No
     (["--activation", "relu", "--alpha", "0.3"], "α"),
     (["--dropout-rate", "2"], "--dropout-rate"),
     (["--device", "tpu"], "device"),
+    (["--device", "cpu:x"], "device"),
 ])
 def test_bad_arguments_exit_2_with_one_line(args: list[str], needle: str,
                                              capsys: pytest.CaptureFixture[str]) -> None:
@@ -77,6 +78,43 @@ def test_missing_data_exits_2_saying_where(tmp_path: Path, capsys: pytest.Captur
     assert status == 2
     assert len(err.strip().splitlines()) == 1 and str(tmp_path / "empty") in err
     assert "train-images-idx3-ubyte" in err
+
+
+def test_unwritable_out_fails_before_training(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    status = main(["train", "--data-dir", str(tmp_path / "no_data"), "--no-download",
+                   "--out", str(blocker / "run")])
+    _, err = capsys.readouterr()
+    assert status == 2 and len(err.strip().splitlines()) == 1
+    assert "--out" in err and "cannot be written" in err  # not the missing data: --out is checked first
+
+
+def test_a_write_error_after_training_keeps_the_printed_results(
+        mnist_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from selu_lab.train import TrainResult
+
+    def disk_full(self, path=None):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(TrainResult, "save_weights", disk_full)
+    status = main(["train", "--epochs", "1", "--data-dir", str(mnist_dir), "--out", str(tmp_path / "run"),
+                   *QUICK])
+    out, err = capsys.readouterr()
+    assert status == 2
+    assert SEED_LINE.match(out.splitlines()[0]) and "Test Accuracy" in out
+    assert err.strip().splitlines() == [err.strip()] and "No space left on device" in err
+
+
+def test_a_data_dir_that_cannot_be_created_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    monkeypatch.setenv("SELU_LAB_DATA_DIR", str(blocker))
+    status = main(["train", "--data-dir", str(blocker)])
+    _, err = capsys.readouterr()
+    assert status == 2 and len(err.strip().splitlines()) == 1 and "cannot be created" in err
 
 
 def test_divergence_exits_1_with_the_reason(mnist_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -79,6 +79,7 @@ def test_assignment_losses_constant() -> None:
     ({"subset": 60_001}, "subset"),
     ({"seed": -1}, "seed"),
     ({"device": "tpu"}, "device"),
+    ({"device": "cpu:x"}, "device"),
     ({"standardize": "yes"}, "standardize"),
     ({"momentum": 1.5}, "momentum"),
     ({"threads": 0}, "threads"),

@@ -10,15 +10,8 @@ import torch
 
 from selu_lab import selfnorm, theory
 from selu_lab.activations import NAMES, SELU_ALPHA, SELU_SCALE
-from selu_lab.cli.common import UsageError, finite_float, float_in, int_in, print_json
+from selu_lab.cli.common import UsageError, finite_float, float_in, int_in, positive_float, print_json
 from selu_lab.inits import INITS
-
-
-def _positive(text: str) -> float:
-    value = finite_float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
-    return value
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -50,11 +43,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("moment-map", help="the paper's map g(μ, ν; ω, τ), its Jacobian and spectral norm",
                        description="Klambauer et al. 2017, Eq. 4–5: mean and variance after one SELU layer.")
     p.add_argument("--mu", type=finite_float, required=True, help="input mean μ")
-    p.add_argument("--nu", type=_positive, required=True, help="input variance ν > 0")
+    p.add_argument("--nu", type=positive_float, required=True, help="input variance ν > 0")
     p.add_argument("--omega", type=finite_float, default=0.0, help="ω = Σwᵢ (default 0)")
-    p.add_argument("--tau", type=_positive, default=1.0, help="τ = Σwᵢ² > 0 (default 1)")
-    p.add_argument("--alpha", type=_positive, default=SELU_ALPHA, help="α (default SELU's)")
-    p.add_argument("--scale", type=_positive, default=SELU_SCALE, help="λ (default SELU's; 1 for ELU)")
+    p.add_argument("--tau", type=positive_float, default=1.0, help="τ = Σwᵢ² > 0 (default 1)")
+    p.add_argument("--alpha", type=positive_float, default=SELU_ALPHA, help="α (default SELU's)")
+    p.add_argument("--scale", type=positive_float, default=SELU_SCALE, help="λ (default SELU's; 1 for ELU)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run_moment_map)
 
@@ -62,7 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Solve for α and λ so that (mean, var) is a fixed point "
                                    "(the paper's getSELUparameters).")
     p.add_argument("--mean", type=finite_float, default=0.0, help="target mean (default 0)")
-    p.add_argument("--var", type=_positive, default=1.0, help="target variance > 0 (default 1)")
+    p.add_argument("--var", type=positive_float, default=1.0, help="target variance > 0 (default 1)")
     p.add_argument("--dropout-rate", type=float_in(0, 0.99), default=0.0,
                    help="AlphaDropout rate for a and b (default 0)")
     p.add_argument("--weights", default="random", choices=[w.replace("_", "-") for w in theory.WEIGHTS],

@@ -19,20 +19,21 @@ from pathlib import Path
 from typing import Any
 
 from selu_lab.activations import NAMES
-from selu_lab.cli.common import UsageError, finite_float, float_in, int_in, json_safe, print_json
+from selu_lab.cli.common import (
+    UsageError,
+    finite_float,
+    float_in,
+    int_in,
+    json_safe,
+    positive_float,
+    print_json,
+)
 from selu_lab.inits import INITS
 
 _RECIPES = ("seed", "fast")
 _OPTIMIZERS = ("adam", "adamw", "sgd")
 _SCHEDULES = ("constant", "onecycle", "cosine")
 _DROPOUTS = ("none", "alpha", "standard")
-
-
-def _positive_float(text: str) -> float:
-    value = finite_float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
 
 
 def register(subparsers: Any) -> None:
@@ -49,7 +50,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--init", choices=tuple(INITS), default=None, help="weight init")
     p.add_argument("--epochs", type=int_in(1, 1000), default=None)
     p.add_argument("--batch-size", type=int_in(1, 60_000), default=None)
-    p.add_argument("--lr", type=_positive_float, default=None, help="learning rate (peak for onecycle)")
+    p.add_argument("--lr", type=positive_float, default=None, help="learning rate (peak for onecycle)")
     p.add_argument("--optimizer", choices=_OPTIMIZERS, default=None)
     p.add_argument("--momentum", type=float_in(0.0, 0.999), default=None, help="SGD momentum")
     p.add_argument("--weight-decay", type=float_in(0.0, 1.0), default=None)
@@ -120,8 +121,8 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     out = Path(args.out) if args.out else None
-    if out is not None and out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out} exists and is not a directory")
+    if out is not None:
+        _check_out(out)
     try:
         data = load_mnist(args.data_dir, download=not args.no_download)
     except DataError as exc:
@@ -158,13 +159,20 @@ def run(args: argparse.Namespace) -> int:
             signal.signal(signal.SIGINT, previous)
 
     summary = result.summary()
+    write_error = ""
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        result.save_weights(out / "model.pt")
-        result.metrics_csv(out / "metrics.csv")
-        result.batch_losses_csv(out / "batch_losses.csv")
-        summary["out"] = str(out)
-        (out / "summary.json").write_text(json.dumps(json_safe(summary), indent=1, allow_nan=False) + "\n")
+        try:  # checked before training, but the disk may have filled up or the folder gone since
+            out.mkdir(parents=True, exist_ok=True)
+            result.save_weights(out / "model.pt")
+            result.metrics_csv(out / "metrics.csv")
+            result.batch_losses_csv(out / "batch_losses.csv")
+            summary["out"] = str(out)
+            text = json.dumps(json_safe(summary), indent=1, allow_nan=False)
+            (out / "summary.json").write_text(text + "\n")
+        except OSError as exc:
+            write_error = f"could not write the results to --out {out}: {exc.strerror or exc}"
+            summary.pop("out", None)
+            out = None
     if args.json:
         print_json(summary)
     else:
@@ -176,4 +184,20 @@ def run(args: argparse.Namespace) -> int:
         if out is not None:
             print(f"Wrote {out / 'model.pt'}, {out / 'metrics.csv'}, {out / 'batch_losses.csv'}, "
                   f"{out / 'summary.json'}")
+    if write_error:  # the results above are still printed: a finished run is not lost
+        print(f"selu_lab train: error: {write_error}", file=sys.stderr)
+        return 2
     return 1 if result.status == "diverged" else 0
+
+
+def _check_out(out: Path) -> None:
+    """Fail before training, not after it, when ``out`` cannot take the results."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} exists and is not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".selu_lab_write_test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(f"--out {out} cannot be written: {exc.strerror or exc}") from None
