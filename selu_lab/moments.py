@@ -2,7 +2,9 @@
 
 Closed forms for the piecewise functions (ReLU, Leaky ReLU, ELU, CELU, SELU),
 adaptive quadrature for the smooth ones (GELU, SiLU, tanh). Gaussian tail
-terms are computed in log space so that large σ neither overflows nor warns.
+terms are computed in log space so that large σ neither overflows nor warns; where
+the moments themselves exceed double precision (|μ| or σ beyond ~1e150) a
+ValueError says so.
 """
 
 from __future__ import annotations
@@ -21,11 +23,14 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 @dataclass(frozen=True)
 class Moments:
+    """Mean and variance of f(z)."""
+
     mean: float
     var: float
 
     @property
     def std(self) -> float:
+        """√var."""
         return math.sqrt(max(self.var, 0.0))
 
 
@@ -105,5 +110,12 @@ def gaussian_moments(act: Activation, mean: float, std: float) -> Moments:
     elif n == "leaky_relu":
         m1, m2 = _leaky(act.alpha, mean, std)
     else:
-        m1, m2 = _quadrature(act, mean, std)
-    return Moments(m1, max(m2 - m1 * m1, 0.0))
+        try:
+            m1, m2 = _quadrature(act, mean, std)
+        except OverflowError:
+            m1 = m2 = math.inf
+    var = m2 - m1 * m1
+    if not (math.isfinite(m1) and math.isfinite(var)):
+        raise ValueError(f"E[f(z)] and Var[f(z)] for z ~ N({mean:g}, {std:g}²) exceed double precision; "
+                         "use |mean| and std below 1e150")
+    return Moments(m1, max(var, 0.0))

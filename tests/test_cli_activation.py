@@ -45,6 +45,9 @@ def test_moments_json(capsys):
         (["activation", "--name", "elu", "--x=a"], "number"),
         (["activation", "--name", "relu", "--alpha", "1", "--x=1"], "no α"),
         (["moments", "--name", "selu", "--std", "-1"], "std"),
+        (["moments", "--name", "gelu", "--std", "1e300"], "double precision"),
+        (["moments", "--name", "elu", "--std", "1e200"], "double precision"),
+        (["moments", "--name", "elu", "--mean", "1e200", "--std", "1"], "double precision"),
         (["moments", "--name", "elu", "--alpha", "99", "--std", "1"], "α must be"),
     ],
 )

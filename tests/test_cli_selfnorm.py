@@ -97,6 +97,11 @@ def test_selu_params_json(capsys):
         (["selu-params", "--var", "0"], "> 0"),
         (["selu-params", "--mean", "3", "--var", "0.1"], "no SELU parameters"),
         (["selu-params", "--dropout-rate", "1"], "[0, 0.99]"),
+        (["selu-params", "--var", "1e-300"], "double precision"),
+        (["selu-params", "--var", "1e300"], "double precision"),
+        (["selu-params", "--mean", "1e300", "--var", "1"], "double precision"),  # no warnings either
+        (["moment-map", "--mu", "0", "--nu", "1e308", "--tau", "10"], "double precision"),
+        (["moment-map", "--mu", "0", "--nu", "1", "--alpha", "1e308"], "double precision"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(capsys, argv, needle):

@@ -61,7 +61,10 @@ def run_moments(args: argparse.Namespace) -> int:
     act = _activation(args)
     if args.std < 0:
         raise UsageError(f"--std must be ≥ 0, got {args.std:g}")
-    m = gaussian_moments(act, args.mean, args.std)
+    try:
+        m = gaussian_moments(act, args.mean, args.std)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     if args.json:
         print_json({"mean": m.mean, "var": m.var})
     else:

@@ -6,6 +6,7 @@ import argparse
 import math
 import sys
 
+import numpy as np
 import torch
 
 from selu_lab import selfnorm, theory
@@ -111,10 +112,14 @@ def _fmt(value: float) -> str:
 
 def run_moment_map(args: argparse.Namespace) -> int:
     try:
-        mu, nu = theory.moment_map(args.mu, args.nu, args.omega, args.tau, args.alpha, args.scale)
-        jac = theory.moment_map_jacobian(args.mu, args.nu, args.omega, args.tau, args.alpha, args.scale)
+        with np.errstate(all="ignore"):
+            mu, nu = theory.moment_map(args.mu, args.nu, args.omega, args.tau, args.alpha, args.scale)
+            jac = theory.moment_map_jacobian(args.mu, args.nu, args.omega, args.tau, args.alpha, args.scale)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    if not (math.isfinite(mu) and math.isfinite(nu) and np.all(np.isfinite(jac))):
+        raise UsageError("the map or its Jacobian exceeds double precision at these arguments; "
+                         "use smaller |μω|, ντ, α or λ")
     norm = float(theory.spectral_norm(jac))
     if args.json:
         print_json({"mu": mu, "nu": nu, "jacobian": jac.tolist(), "spectral_norm": norm})
