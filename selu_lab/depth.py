@@ -165,6 +165,8 @@ class StudyConfig:
             raise ValueError(f"checkpoint interval must be at least 1 step, got {self.checkpoint_every}")
         if not 0.0 <= float(self.alpha_dropout) < 1.0:
             raise ValueError(f"AlphaDropout rate must be in [0, 1), got {self.alpha_dropout}")
+        if not 0 <= int(self.seed) <= 2**63 - 1:
+            raise ValueError(f"seed must be in [0, {2**63 - 1}], got {self.seed}")
 
     @property
     def lrs(self) -> tuple[float, ...]:

@@ -91,6 +91,8 @@ def test_table_progress_and_reading_without_json(capsys, fake_mnist):
         (["depth", "--steps", "0"], "[1, 100000]"),
         (["depth", "--subset", "0"], "[1, 60000]"),
         (["depth", "--checkpoint-every", "0"], "[1, 100000]"),
+        (["depth", "--seed", "-5"], "--seed"),
+        (["depth", "--seed", "99999999999999999999999"], "--seed"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(capsys, fake_mnist, argv, needle):

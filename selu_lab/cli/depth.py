@@ -9,7 +9,14 @@ import time
 from typing import TextIO
 
 from selu_lab import depth
-from selu_lab.cli.common import UsageError, choice_list, float_list, int_in, int_list, print_json
+from selu_lab.cli.common import (
+    UsageError,
+    choice_list,
+    float_list,
+    int_in,
+    int_list,
+    print_json,
+)
 
 DEFAULT_STRATEGIES = ",".join(depth.StudyConfig().strategies)
 
@@ -38,7 +45,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int_in(1, 4096), default=128, help="default 128 (as the paper)")
     p.add_argument("--subset", type=int_in(1, 60_000), default=None,
                    help="training-set size (a seeded random subset; default all 60000)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the weights and the data order (default 0)")
+    p.add_argument("--seed", type=int_in(0, 2**63 - 1), default=0,
+                   help="seed of the weights and the data order (default 0)")
     p.add_argument("--checkpoint-every", type=int_in(1, 100_000), default=None,
                    help="steps between layer-statistics checkpoints (default steps/20)")
     p.add_argument("--data-dir", default=None, help="MNIST directory (default $SELU_LAB_DATA_DIR or ./data)")
