@@ -5,8 +5,8 @@ dropout, i.e. what the next layer sees), the fraction of units in negative
 saturation, and ‖∂L/∂W‖_F from one backward pass. Everything is computed on the
 fly:
 
-- Memory of the statistics pass is one layer: two batch×width buffers, one
-  scratch buffer and the current weight matrix. Layer l's weights are drawn from
+- Memory of the statistics pass is one layer: four batch×width buffers (input,
+  output and two scratch) and the current weight matrix. Layer l's weights are drawn from
   a generator seeded by (seed, l) only, so they can be regenerated at will and are
   shared by every configuration with the same seed and width (only the standard
   matrix is drawn; each init multiplies it by its own standard deviation inside
@@ -626,7 +626,7 @@ def _simulate(config: StackConfig, progress: Progress | None, stop: Stop | None,
         if stop is not None and stop():
             raise Stopped(_result(config, rows, hists, grad_rows, notes, t_start, 0.0))
 
-    torch.set_flush_denormal(True)  # process-wide; denormals only slow things down here
+    torch.set_flush_denormal(True)  # this thread's flag; denormals only slow things down here
     keep_freed_memory()  # the kept block comes from the heap again next run, not fresh pages
     with torch.no_grad():
         gen = torch.Generator().manual_seed(_seed(config.seed, _INPUT, 0))

@@ -1,6 +1,6 @@
 """`python -m selu_lab train`: train the seed's CNN on MNIST headless.
 
-Prints the seed's lines (``Epoch [1/5], Loss: 0.1371``), a progress bar on a
+Prints the seed's lines (``Epoch [1/5], Loss: 0.1329``), a progress bar on a
 terminal, then the test accuracy and the speed; ``--json`` prints one JSON
 summary instead. ``--out DIR`` writes the weights (``model.pt``, a state_dict)
 and the metrics (``metrics.csv``, ``batch_losses.csv``, ``summary.json``).
