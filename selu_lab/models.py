@@ -14,15 +14,15 @@ saving on a CPU. GELU and SiLU are not monotone and keep the seed's order.
 from __future__ import annotations
 
 import contextlib
-import math
 from typing import Any
 
 import torch
 from torch import nn
 
-from selu_lab.activations import get_activation
+from selu_lab.activations import SELU_ALPHA, SELU_SCALE, get_activation
 from selu_lab.data import MNIST_MEAN, MNIST_STD
 from selu_lab.inits import apply_init_, check_init
+from selu_lab.theory import alpha_dropout_constants
 
 DROPOUTS: dict[str, str] = {
     "none": "no dropout",
@@ -33,10 +33,6 @@ MONOTONE_ACTIVATIONS = frozenset({"selu", "elu", "celu", "relu", "leaky_relu", "
 # multiply-adds ×2 per image: forward ≈ 8.4 MFLOP; a training step (fwd + bwd) ≈ 3× that
 FORWARD_FLOPS_PER_IMAGE = 2 * (28 * 28 * 32 * 9 + 14 * 14 * 64 * 32 * 9 + 3136 * 128 + 128 * 10)
 TRAIN_FLOPS_PER_IMAGE = 3 * FORWARD_FLOPS_PER_IMAGE
-
-# AlphaDropout's saturation value −λα of SELU (Klambauer et al. 2017, Sec. "New dropout technique")
-_ALPHA_PRIME = 1.7580993408473766
-
 
 class SeededDropout(nn.Module):
     """Dropout or AlphaDropout drawing its masks from ``self.generator`` (None: the global RNG).
@@ -52,6 +48,9 @@ class SeededDropout(nn.Module):
         self.p = float(p)
         self.alpha = bool(alpha)
         self.generator: torch.Generator | None = None
+        # as nn.AlphaDropout: SELU's floor α′ = −λα, whatever activation precedes it
+        self._a, self._b = alpha_dropout_constants(self.p)
+        self._floor = -SELU_SCALE * SELU_ALPHA
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0.0:
@@ -59,9 +58,8 @@ class SeededDropout(nn.Module):
         keep = torch.empty_like(x).bernoulli_(1.0 - self.p, generator=self.generator)
         if not self.alpha:
             return x * keep / (1.0 - self.p)
-        a = 1.0 / math.sqrt((_ALPHA_PRIME**2 * self.p + 1.0) * (1.0 - self.p))
-        # kept: a·x + aα′p; dropped: a·(−α′) + aα′p  (mean 0, variance 1 preserved)
-        return (x * keep + (keep - 1.0) * _ALPHA_PRIME) * a + _ALPHA_PRIME * a * self.p
+        # kept: a·x + b; dropped: a·α′ + b  (mean 0 and variance 1 preserved)
+        return (x * keep + (1.0 - keep) * self._floor) * self._a + self._b
 
     def extra_repr(self) -> str:
         return f"p={self.p}, alpha={self.alpha}"
