@@ -308,11 +308,6 @@ def forward_flops(arch: str, depth: int, width: int | None = None) -> float:
     return 2.0 * macs
 
 
-def count_layers(net: nn.Module, kind: type[nn.Module] | tuple[type[nn.Module], ...]) -> int:
-    """How many sub-modules of ``net`` are instances of ``kind`` (e.g. BatchNorm layers)."""
-    return sum(isinstance(m, kind) for m in net.modules())
-
-
 # --------------------------------------------------------------------------- statistics
 
 
@@ -994,21 +989,6 @@ def layer_stats_frame(run: RunResult) -> pd.DataFrame:
     """A run's layer statistics at every checkpoint: step, layer, name, mean, var, grad_norm."""
     rows = [{"step": c.step, **s.to_dict()} for c in run.checkpoints for s in c.layers]
     return pd.DataFrame(rows, columns=["step", "layer", "name", "mean", "var", "grad_norm"])
-
-
-def lr_sweep_frame(result: StudyResult) -> pd.DataFrame:
-    """Final loss against learning rate for every (depth, strategy) (NaN where a run diverged)."""
-    return summary_table(result)[["depth", "strategy", "label", "lr", "status", "final_loss"]]
-
-
-def find_run(result: StudyResult, depth: int, strategy: str, lr: float | None = None) -> RunResult:
-    """The run of ``depth`` and ``strategy`` (at ``lr``, or the best rate when None)."""
-    pool = best_lr_view(result).runs if lr is None else result.runs
-    for r in pool:
-        if r.depth == depth and r.strategy == strategy and (lr is None or math.isclose(r.lr, lr)):
-            return r
-    raise ValueError(f"no run with depth {depth}, strategy {strategy!r}"
-                     + ("" if lr is None else f", lr {lr:g}"))
 
 
 # --------------------------------------------------------------------------- the reading

@@ -270,11 +270,6 @@ class Slot:
         with self._cond:
             return len(self._queue)
 
-    def holders(self) -> list[Job]:
-        """The jobs running now (any session)."""
-        with self._cond:
-            return list(self._holders)
-
     def position(self, job: Job) -> int | None:
         """1-based place of ``job`` in the waiting line, None if it is not waiting."""
         with self._cond:

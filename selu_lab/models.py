@@ -161,12 +161,6 @@ def build_cnn(activation: str = "selu", alpha: float | None = None, scale: float
     return model
 
 
-def images_to_input(images: torch.Tensor) -> torch.Tensor:
-    """uint8 images [N, 28, 28] (or [N, 1, 28, 28]) → float32 [N, 1, 28, 28] in [0, 1]."""
-    x = images.to(torch.float32).div_(255.0)
-    return x.unsqueeze(1) if x.dim() == 3 else x
-
-
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable parameters (the seed's CNN: 421 642)."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -209,14 +209,6 @@ class TrainResult:
                 for i, loss in enumerate(self.batch_losses)]
         return _csv_bytes(["step", "epoch", "loss"], rows, path)
 
-    def metrics_frame(self) -> Any:
-        """Per-epoch metrics as a pandas DataFrame."""
-        import pandas as pd
-
-        return pd.DataFrame(self.metrics_rows(),
-                            columns=["epoch", "train_loss", "test_loss", "test_accuracy",
-                                     "images_per_s", "elapsed_s"])
-
     def summary(self) -> dict[str, Any]:
         """A JSON-friendly summary (no weights, no per-image arrays)."""
         return {

@@ -16,7 +16,6 @@ from selu_lab.models import (
     SeededDropout,
     build_cnn,
     count_parameters,
-    images_to_input,
 )
 
 
@@ -141,11 +140,7 @@ def test_standardisation_is_applied_inside() -> None:
     assert torch.allclose(std(x), plain((x - 0.1307) / 0.3081), atol=1e-6)
 
 
-def test_images_to_input() -> None:
-    images = torch.tensor([[[0, 255]]], dtype=torch.uint8).expand(2, 28, 2).reshape(2, 28, 2)
-    x = images_to_input(images)
-    assert x.shape == (2, 1, 28, 2) and x.dtype == torch.float32
-    assert x.min().item() == 0.0 and x.max().item() == 1.0
+
 
 
 def test_channels_last_model_matches_the_plain_one() -> None:

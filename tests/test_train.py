@@ -300,8 +300,7 @@ def test_metrics_csv(fake_mnist: MnistData, tmp_path: object) -> None:
     assert (tmp_path / "m.csv").exists()
     losses = list(csv.DictReader(io.StringIO(r.batch_losses_csv().decode())))
     assert len(losses) == len(r.batch_losses) and losses[-1]["epoch"] == "2"
-    frame = r.metrics_frame()
-    assert list(frame["epoch"]) == [1, 2]
+    assert [row["epoch"] for row in r.metrics_rows()] == [1, 2]
     summary = r.summary()
     assert summary["status"] == "finished" and len(summary["epochs"]) == 2
     assert summary["config"]["activation"] == "selu"

@@ -91,17 +91,6 @@ def loss_small_multiples(curves: pd.DataFrame, diverged: pd.DataFrame | None = N
                                            header=alt.Header(labelFontSize=13))).properties(title=title)
 
 
-def lr_views_chart(same: pd.DataFrame, best: pd.DataFrame, same_diverged: pd.DataFrame | None = None,
-                   best_diverged: pd.DataFrame | None = None, *, lr: float, log_y: bool = False,
-                   width: int = 230, height: int = 180) -> alt.VConcatChart:
-    """The same-rate view (every strategy at ``lr``) above the best-rate view (each at its own best)."""
-    top = loss_small_multiples(same, same_diverged, log_y=log_y, width=width, height=height,
-                               title=f"Every strategy at learning rate {lr:g}")
-    bottom = loss_small_multiples(best, best_diverged, log_y=log_y, width=width, height=height,
-                                  title="Every strategy at its own best learning rate")
-    return alt.vconcat(top, bottom).resolve_scale(color="shared")
-
-
 def lr_sweep_chart(summary: pd.DataFrame, *, width: int = 230, height: int = 180) -> alt.FacetChart:
     """Final training loss against learning rate (log), per depth; diverged rates as crosses at the top."""
     df = summary[["depth", "label", "lr", "status", "final_loss"]].copy()
@@ -189,15 +178,6 @@ def layer_heatmap(stats: pd.DataFrame, quantity: str = "var", *, title: str | No
                                                                   format=".4g")],
     ).properties(title=title or f"{name.capitalize()} per layer",
                  height=height or max(160, min(560, 14 * n_layers)))
-
-
-def variance_heatmap(stats: pd.DataFrame, *, title: str = "Activation variance per layer",
-                     height: int | None = None) -> alt.Chart:
-    """Layer × checkpoint step, coloured by activation variance on a log scale centred at 1.
-
-    White means variance 1 (self-normalised); red, growing; blue, vanishing.
-    """
-    return layer_heatmap(stats, "var", title=title, height=height)
 
 
 def layer_profile_chart(stats: pd.DataFrame, *, color: str = "#333", width: int = 220,
