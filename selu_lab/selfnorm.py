@@ -145,10 +145,12 @@ def default_configs() -> dict[str, StackConfig]:
 # ----------------------------------------------------------------------------- cost
 
 
-def layer_flops(config: StackConfig) -> tuple[float, float]:
-    """(forward FLOPs, gradient-pass FLOPs) of the whole stack: 2·d·w²·B and 4·d·w²·B_grad."""
+def layer_flops(config: StackConfig, grad_rows: int | None = None) -> tuple[float, float]:
+    """(forward FLOPs, gradient-pass FLOPs) of the whole stack: 2·d·w²·B and 4·d·w²·B_grad
+    (B_grad: ``grad_rows``, by default the rows ``resolve_grad_batch`` gives)."""
     w2 = float(config.width) ** 2
-    grad_rows = resolve_grad_batch(config)[0]
+    if grad_rows is None:
+        grad_rows = resolve_grad_batch(config)[0]
     return 2.0 * config.depth * w2 * config.batch, 4.0 * config.depth * w2 * grad_rows
 
 
@@ -607,8 +609,7 @@ def _simulate(config: StackConfig, progress: Progress | None, stop: Stop | None,
     notes = [note] if note else []
     if config.init == "xavier":
         notes.append("for square layers Glorot/Xavier has the same variance as LeCun: 1/width")
-    fwd_flops, bwd_flops = 2.0 * config.depth * config.width**2 * config.batch, \
-        4.0 * config.depth * config.width**2 * grad_rows
+    fwd_flops, bwd_flops = layer_flops(config, grad_rows)
     total_flops = fwd_flops + bwd_flops
     depth, n_elems = config.depth, config.batch * config.width
     hist_layers = set(config.hist_layers)

@@ -332,6 +332,21 @@ def map_grid(act: Activation, mus: np.ndarray, nus: np.ndarray, omega: float = 0
                          "spectral_norm": np.broadcast_to(norms, mm.shape)})
 
 
+def plane_view(act: Activation, omega: float, tau: float, mu0: float, nu0: float, depth: int,
+               ) -> tuple[pd.DataFrame, tuple[float, float, float] | None, pd.DataFrame]:
+    """Everything the (μ, ν) plane shows: ``map_grid`` arrows over a window that holds the
+    start (mu0, nu0) and the fixed point, the fixed point (μ*, ν*, ‖J‖₂) or None, and the
+    ``trajectory`` of ``depth`` layers from the start."""
+    fp = fixed_point(act, omega, tau)
+    path = trajectory(act, mu0, nu0, depth, omega, tau)
+    points = [(mu0, nu0)] + ([(fp.mu, fp.nu)] if fp else [])
+    mu_lo = min(-1.0, *(p[0] for p in points)) - 0.1
+    mu_hi = max(1.0, *(p[0] for p in points)) + 0.1
+    nu_hi = max(2.0, *(p[1] for p in points)) * 1.1
+    grid = map_grid(act, np.linspace(mu_lo, mu_hi, 13), np.linspace(0.1, nu_hi, 11), omega, tau)
+    return grid, ((fp.mu, fp.nu, fp.spectral_norm) if fp else None), path
+
+
 # ----------------------------------------------------------------------------- SELU parameters, AlphaDropout
 
 
@@ -445,3 +460,11 @@ def alpha_dropout_constants(rate: float, alpha: float = SELU_ALPHA, scale: float
     a = math.sqrt(var / (q * ((1.0 - q) * (alpha_prime - mean) ** 2 + var)))
     b = mean - a * (q * mean + (1.0 - q) * alpha_prime)
     return a, b
+
+
+def selu_parameters_with_dropout(mean: float, var: float, rate: float, *, weights: str = "random",
+                                 ) -> tuple[SeluParameters, float, float]:
+    """``solve_selu_parameters`` and the AlphaDropout (a, b) that keep the same (mean, var) at ``rate``."""
+    params = solve_selu_parameters(mean, var, weights=weights)
+    a, b = alpha_dropout_constants(rate, params.alpha, params.scale, mean, var)
+    return params, a, b

@@ -180,3 +180,14 @@ def test_init_moments():
     assert theory.init_moments("pytorch", 64)[1] == pytest.approx(1 / 3)
     with pytest.raises(ValueError, match="init"):
         theory.init_moments("nope", 8)
+
+
+def test_plane_view_frames_the_start_and_the_fixed_point():
+    from selu_lab.activations import get_activation
+
+    grid, fixed, path = theory.plane_view(get_activation("selu"), 0.0, 1.0, 2.5, 4.0, 10)
+    mu_star, nu_star, norm = fixed
+    assert mu_star == pytest.approx(0.0, abs=1e-9) and nu_star == pytest.approx(1.0, abs=1e-9) and norm < 1
+    assert grid["mu"].min() < 0 and grid["mu"].max() > 2.5 and grid["nu"].max() > 4.0  # start inside
+    assert path["layer"].tolist() == list(range(1, 11))  # the iterates after each layer …
+    assert abs(path["mean"].iloc[-1]) < abs(path["mean"].iloc[0]) < 2.5  # … on their way to (0, 1)

@@ -19,7 +19,6 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -105,23 +104,12 @@ def _analytic(config: selfnorm.StackConfig) -> pd.DataFrame:
 def _plane(activation: str, alpha: float | None, scale: float | None, omega: float, tau: float,
            mu0: float, nu0: float, depth: int) -> tuple[pd.DataFrame, tuple[float, float, float] | None,
                                                         pd.DataFrame]:
-    """Grid of arrows, fixed point (μ*, ν*, ‖J‖) and trajectory for the plane view."""
-    act = get_activation(activation, alpha, scale)
-    fp = theory.fixed_point(act, omega, tau)
-    path = theory.trajectory(act, mu0, nu0, depth, omega, tau)
-    points = [(mu0, nu0)] + ([(fp.mu, fp.nu)] if fp else [])
-    mu_lo = min(-1.0, *(p[0] for p in points)) - 0.1
-    mu_hi = max(1.0, *(p[0] for p in points)) + 0.1
-    nu_hi = max(2.0, *(p[1] for p in points)) * 1.1
-    grid = theory.map_grid(act, np.linspace(mu_lo, mu_hi, 13), np.linspace(0.1, nu_hi, 11), omega, tau)
-    return grid, ((fp.mu, fp.nu, fp.spectral_norm) if fp else None), path
+    return theory.plane_view(get_activation(activation, alpha, scale), omega, tau, mu0, nu0, depth)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _solve(mean: float, var: float, weights: str, rate: float) -> tuple[theory.SeluParameters, float, float]:
-    params = theory.solve_selu_parameters(mean, var, weights=weights)
-    a, b = theory.alpha_dropout_constants(rate, params.alpha, params.scale, mean, var)
-    return params, a, b
+    return theory.selu_parameters_with_dropout(mean, var, rate, weights=weights)
 
 
 # --- the configurations table ----------------------------------------------------------------

@@ -135,9 +135,8 @@ def run_moment_map(args: argparse.Namespace) -> int:
 
 def run_selu_params(args: argparse.Namespace) -> int:
     try:
-        params = theory.solve_selu_parameters(args.mean, args.var, weights=args.weights.replace("-", "_"))
-        a, b = theory.alpha_dropout_constants(args.dropout_rate, params.alpha, params.scale,
-                                              args.mean, args.var)
+        params, a, b = theory.selu_parameters_with_dropout(args.mean, args.var, args.dropout_rate,
+                                                           weights=args.weights.replace("-", "_"))
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     if args.json:
