@@ -142,3 +142,12 @@ def test_progress_bar_on_a_terminal(mnist_dir: Path, capsys: pytest.CaptureFixtu
     assert status == 0
     assert "\r[" in err and "batch 8/8" in err and "img/s" in err
     assert SEED_LINE.match(out.splitlines()[0])  # the bar never mixes into stdout
+
+
+def test_the_cli_offers_exactly_the_trainers_choices() -> None:
+    from selu_lab.cli import train as cli
+    from selu_lab.models import DROPOUTS
+    from selu_lab.train import OPTIMIZERS, RECIPES, SCHEDULES
+
+    assert set(cli._RECIPES) == set(RECIPES) and set(cli._OPTIMIZERS) == set(OPTIMIZERS)
+    assert set(cli._SCHEDULES) == set(SCHEDULES) and set(cli._DROPOUTS) == set(DROPOUTS)

@@ -30,6 +30,7 @@ from selu_lab.cli.common import (
 )
 from selu_lab.inits import INITS
 
+# the choices as literals so that `--help` needs no torch import; a test keeps them equal to the trainer's
 _RECIPES = ("seed", "fast")
 _OPTIMIZERS = ("adam", "adamw", "sgd")
 _SCHEDULES = ("constant", "onecycle", "cosine")
