@@ -45,6 +45,7 @@ def test_moments_json(capsys):
         (["activation", "--name", "elu", "--x=a"], "number"),
         (["activation", "--name", "relu", "--alpha", "1", "--x=1"], "no α"),
         (["moments", "--name", "selu", "--std", "-1"], "std"),
+        (["activation", "--name", "selu", "--x=1,,2"], "comma-separated"),
         (["moments", "--name", "gelu", "--std", "1e300"], "double precision"),
         (["moments", "--name", "elu", "--std", "1e200"], "double precision"),
         (["moments", "--name", "elu", "--mean", "1e200", "--std", "1"], "double precision"),

@@ -115,3 +115,9 @@ def test_module_entry_point():
     proc = subprocess.run([sys.executable, "-m", "selu_lab", "moment-map", "--mu", "0", "--nu", "-2"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_a_dropout_rate_without_dropout_gets_a_note(capsys):
+    code, _, err = run_cli(capsys, "selfnorm", "--depth", "2", "--width", "8", "--batch", "64",
+                           "--dropout-rate", "0.2", "--json")
+    assert code == 0 and "--dropout-rate 0.2 is ignored" in err

@@ -66,10 +66,10 @@ def int_in(lo: int, hi: int) -> Callable[[str], int]:
 
 def float_list(text: str) -> list[float]:
     """argparse type: comma-separated finite floats, e.g. ``-2,-0.5,1``."""
-    items = [t for t in text.split(",") if t.strip()]
-    if not items:
-        raise argparse.ArgumentTypeError("expected comma-separated numbers, e.g. -2,-0.5,1")
-    return [finite_float(t.strip()) for t in items]
+    items = [t.strip() for t in text.split(",")]
+    if not any(items) or (len(items) > 1 and not all(items)):  # '' or '1,,2': a typo, not a list
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, e.g. -2,-0.5,1; got {text!r}")
+    return [finite_float(t) for t in items]
 
 
 def int_list(lo: int, hi: int) -> Callable[[str], list[int]]:

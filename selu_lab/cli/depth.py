@@ -122,6 +122,10 @@ def run_depth(args: argparse.Namespace) -> int:
             raise ValueError(f"--subset {config.subset} exceeds the {len(data.train_images)} training images")
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    n_train = len(data.train_images) if config.subset is None else config.subset
+    if config.batch_size > n_train:
+        sys.stderr.write(f"note: a batch of {config.batch_size} is larger than the {n_train} training "
+                         "images, so every batch repeats images\n")
     on_event = None
     if not args.json:
         speed = depth.measure_speed(config.arch, config.width, config.batch_size, config.strategies)

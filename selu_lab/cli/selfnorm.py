@@ -81,6 +81,9 @@ def run_selfnorm(args: argparse.Namespace) -> int:
     config = _config(args)
     if args.dropout != "none" and args.dropout_rate == 0:
         sys.stderr.write("note: --dropout-rate is 0, so no dropout is applied\n")
+    elif args.dropout == "none" and args.dropout_rate > 0:
+        sys.stderr.write(f"note: --dropout-rate {args.dropout_rate:g} is ignored without --dropout alpha "
+                         "or standard\n")
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     result = selfnorm.simulate(config)
