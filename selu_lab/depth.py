@@ -183,6 +183,7 @@ class StudyConfig:
         return [(d, lr, s) for d in self.depths for lr in self.lrs for s in self.strategies]
 
     def to_dict(self) -> dict[str, Any]:
+        """The settings as plain JSON-ready values."""
         return {
             "arch": self.arch, "depths": list(self.depths), "strategies": list(self.strategies),
             "width": self.width, "steps": self.steps, "lrs": list(self.lrs),
@@ -322,6 +323,7 @@ class LayerStat:
     grad_norm: float
 
     def to_dict(self) -> dict[str, Any]:
+        """The statistic as plain JSON-ready values."""
         return {"layer": self.layer, "name": self.name, "mean": self.mean, "var": self.var,
                 "grad_norm": self.grad_norm}
 
@@ -473,6 +475,7 @@ class StudyResult:
         return f"stopped after {len(self.runs)} of {n} runs" if self.stopped else ""
 
     def to_dict(self) -> dict[str, Any]:
+        """The whole study as plain JSON-ready values."""
         return {"config": self.config.to_dict(), "stopped": self.stopped, "seconds": self.seconds,
                 "runs": [r.to_dict() for r in self.runs]}
 

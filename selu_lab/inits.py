@@ -8,6 +8,7 @@ variance (3/4)²/fan_in, which makes the variance shrink layer by layer.
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 INITS: dict[str, str] = {
@@ -34,7 +35,7 @@ def check_init(name: str) -> str:
     return name
 
 
-def init_weight_(weight, name: str) -> None:
+def init_weight_(weight: torch.Tensor, name: str) -> None:
     """Initialise one Linear/Conv weight tensor in place (PyTorch default: leave as built)."""
     check_init(name)
     if name == "lecun":

@@ -17,6 +17,7 @@ COMMAND_MODULES = ("activation", "selfnorm", "train", "depth")
 
 
 def build_parser() -> Parser:
+    """The `python -m selu_lab` parser with every command registered."""
     parser = Parser(prog="python -m selu_lab",
                     description="ELU/SELU lab: run every experiment of the app headless.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
@@ -26,6 +27,7 @@ def build_parser() -> Parser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; returns its exit status (2 and one line on stderr for bad arguments)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

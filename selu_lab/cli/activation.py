@@ -19,6 +19,7 @@ def _add_function_args(p: argparse.ArgumentParser) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``activation`` and ``moments`` commands."""
     p = sub.add_parser("activation", help="f(x) and f′(x) at given points",
                        description="Values and closed-form derivatives of one activation.")
     _add_function_args(p)
@@ -41,6 +42,7 @@ def _activation(args: argparse.Namespace):
 
 
 def run_activation(args: argparse.Namespace) -> int:
+    """Print f(x) and f′(x) at the given points (and the one-sided slopes at 0)."""
     act = _activation(args)
     x = np.array(args.x, dtype=np.float64)
     left, right = act.one_sided_derivatives_at_0()
@@ -58,6 +60,7 @@ def run_activation(args: argparse.Namespace) -> int:
 
 
 def run_moments(args: argparse.Namespace) -> int:
+    """Print E[f(z)] and Var[f(z)] for z ~ N(mean, std²)."""
     act = _activation(args)
     if args.std < 0:
         raise UsageError(f"--std must be ≥ 0, got {args.std:g}")

@@ -22,6 +22,7 @@ DEFAULT_STRATEGIES = ",".join(depth.StudyConfig().strategies)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``depth`` command."""
     p = sub.add_parser(
         "depth", help="train deep nets of several depths per strategy (the SNN paper's Figure 1)",
         description="Depth study: plain deep nets on MNIST, one run per (depth, strategy, learning rate); "
@@ -113,6 +114,7 @@ def _table(result: depth.StudyResult) -> str:
 
 
 def run_depth(args: argparse.Namespace) -> int:
+    """Run the depth study and print its table and reading (or one JSON object)."""
     from selu_lab.data import load_mnist
 
     try:

@@ -16,6 +16,7 @@ from selu_lab.inits import INITS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``selfnorm``, ``moment-map`` and ``selu-params`` commands."""
     p = sub.add_parser("selfnorm", help="per-layer mean, variance and gradient norm of a deep dense stack",
                        description="Random inputs N(mean, std²) through DEPTH square layers of WIDTH units.")
     p.add_argument("--activation", default="selu", choices=NAMES, help="activation (default selu)")
@@ -78,6 +79,7 @@ def _config(args: argparse.Namespace) -> selfnorm.StackConfig:
 
 
 def run_selfnorm(args: argparse.Namespace) -> int:
+    """Run one deep stack and print its per-layer statistics."""
     config = _config(args)
     if args.dropout != "none" and args.dropout_rate == 0:
         sys.stderr.write("note: --dropout-rate is 0, so no dropout is applied\n")
@@ -114,6 +116,7 @@ def _fmt(value: float) -> str:
 
 
 def run_moment_map(args: argparse.Namespace) -> int:
+    """Print g(μ, ν), its Jacobian and the Jacobian's spectral norm."""
     try:
         with np.errstate(all="ignore"):
             mu, nu = theory.moment_map(args.mu, args.nu, args.omega, args.tau, args.alpha, args.scale)
@@ -137,6 +140,7 @@ def run_moment_map(args: argparse.Namespace) -> int:
 
 
 def run_selu_params(args: argparse.Namespace) -> int:
+    """Print the SELU α, λ for a target fixed point and the matching AlphaDropout a, b."""
     try:
         params, a, b = theory.selu_parameters_with_dropout(args.mean, args.var, args.dropout_rate,
                                                            weights=args.weights.replace("-", "_"))
