@@ -271,10 +271,7 @@ def _buttons(st_state: TabState, values: dict[str, Any]) -> None:
                           icon=":material/compare_arrows:",
                           help="Queue the same settings with each of the three activations; "
                                "they run one after another")
-    slot = jobs.shared_slot()
-    busy = f"{slot.running} of {slot.limit}" if slot.limit else f"{slot.running}"
-    b[2].caption(f"Runs train in the background: switch tabs or change other settings freely. "
-                 f"Server-wide run slots busy: {busy}; one run at a time is the default on a shared CPU.")
+    b[2].caption(_background_note(jobs.shared_slot().limit))
     if not (start or compare):
         return
     try:
@@ -286,6 +283,17 @@ def _buttons(st_state: TabState, values: dict[str, Any]) -> None:
         st_state.notices.append(("error", f"Cannot start: {exc}"))
     except RuntimeError as exc:  # the session's worker was closed (disconnect race)
         st_state.notices.append(("error", f"Cannot start: {exc}; reload the page"))
+
+
+def _background_note(limit: int) -> str:
+    """What the Start row says about background runs and this server's limit (0: none)."""
+    if not limit:
+        at_once = "Any number of runs train at once on this server"
+    else:
+        at_once = "One run trains at a time on this server" if limit == 1 else \
+            f"{limit} runs train at once on this server"
+    return (f"Runs train in the background: switch tabs or change other settings freely. "
+            f"{at_once}; later ones wait in line and start by themselves.")
 
 
 def _notices(st_state: TabState) -> None:
@@ -325,13 +333,25 @@ def _live() -> None:
             current = (job, run)
     if current is not None:
         _current_run(*current)
-        return
-    busy = worker().current
-    if busy is not None and busy.id not in st_state.jobs:
-        st.info(f"Queued behind **{busy.label}** (started in another tab of this session); "
-                "it starts when that one ends.")
     else:
-        st.info("Starting…")
+        busy = worker().current
+        if busy is not None and busy.id not in st_state.jobs:
+            st.info(f"Queued behind **{busy.label}** (started in another tab of this session); "
+                    "it starts when that one ends.")
+        else:
+            st.info("Starting…")
+    _run_buttons(st_state)
+
+
+def _run_buttons(st_state: TabState) -> None:
+    """Stop, and this session's queue: inside the polling fragment, so that they follow the runs."""
+    queued = [st_state.runs[job_id].name for job_id, job in st_state.jobs.items() if job.status == "queued"]
+    cols = st.columns([1, 1, 4])
+    cols[0].button("Stop", key="tr_stop", on_click=_stop_current, width="stretch", icon=":material/stop:",
+                   help="Ends the run within one batch and keeps what it produced, marked stopped")
+    if queued:
+        cols[1].button("Cancel queue", key="tr_cancel", on_click=_cancel_queued, width="stretch")
+        cols[2].caption("Queued next: " + ", ".join(queued))
 
 
 def _live_spec(run: Run) -> dict:
@@ -373,14 +393,6 @@ def _live_section(st_state: TabState) -> None:
     active = any(not job.done for job in st_state.jobs.values())
     with st.container(border=True):
         st.fragment(_live, run_every=POLL_SECONDS if active else None)()
-        queued = [st_state.runs[job_id].name for job_id, job in st_state.jobs.items()
-                  if job.status == "queued"]
-        cols = st.columns([1, 1, 4])
-        cols[0].button("Stop", key="tr_stop", on_click=_stop_current, width="stretch", icon=":material/stop:",
-                       help="Ends the run within one batch and keeps what it produced, marked stopped")
-        if queued:
-            cols[1].button("Cancel queue", key="tr_cancel", on_click=_cancel_queued, width="stretch")
-            cols[2].caption("Queued next: " + ", ".join(queued))
 
 
 # --- history and results -------------------------------------------------------------------

@@ -33,6 +33,9 @@ def test_start_live_chart_stop_and_history(server, page, artifacts, mnist_dir):
         page.wait_for_timeout(400)
     assert len(seen) >= 3, f"the live chart drew {len(seen)} distinct states"
     assert page.get_by_role("button", name="Stop").count() == 1, "the run ended before Stop was clicked"
+    # the queue follows the polls too: the run that is training is not also listed as queued
+    assert page.get_by_text("Queued next").count() == 0
+    assert page.get_by_role("button", name="Cancel queue").count() == 0
     page.screenshot(path=str(artifacts / "train_live.png"), full_page=True)
 
     page.get_by_role("button", name="Stop").click()
