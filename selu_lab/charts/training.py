@@ -183,8 +183,8 @@ def _overlay_accuracy_template(names: tuple[str, ...], max_epoch: int | None, he
     color = _color(names, legend=False)
     base = alt.Chart(alt.NamedData("epochs")).encode(
         x=_x("epoch", max_epoch),
-        y=alt.Y("test_accuracy:Q", title="test accuracy", scale=alt.Scale(zero=False),
-                axis=alt.Axis(format="%")),
+        y=alt.Y("test_accuracy:Q", title="test accuracy", scale=alt.Scale(zero=False, padding=12),
+                axis=alt.Axis(format=".1%")),  # "%" alone labelled a lone point 86.140000%
         color=color, strokeDash=_dash(False))
     tooltip = [alt.Tooltip("run:N"), alt.Tooltip("epoch:Q", format="d"),
                alt.Tooltip("test_accuracy:Q", title="test accuracy", format=".2%"),
@@ -232,7 +232,7 @@ def per_class_chart(per_class: pd.DataFrame, height: int = 340) -> dict:
 def _per_class_template(names: Sequence[str], lower: float, height: int) -> alt.LayerChart:
     base = alt.Chart(alt.NamedData("per_class")).encode(
         x=alt.X("digit:O", title="digit", axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("accuracy:Q", title="test accuracy", axis=alt.Axis(format="%"),
+        y=alt.Y("accuracy:Q", title="test accuracy", axis=alt.Axis(format=".1%"),
                 scale=alt.Scale(domain=[lower, 1.0], clamp=True)))
     bars = base.mark_bar().encode(
         color=_color(tuple(names), legend=False),
