@@ -92,3 +92,12 @@ def test_limits_and_minima():
 def test_bad_parameters_name_what_to_fix(name, params, message):
     with pytest.raises(ActivationError, match=message):
         get_activation(name, **params)
+
+
+def test_coinciding_points_share_one_label():
+    from selu_lab.charts.activations import point_labels
+    from selu_lab.facts import facts_frame
+
+    facts = facts_frame([get_activation(n) for n in ("selu", "elu", "celu", "relu", "leaky_relu")])
+    labels = point_labels(facts)
+    assert labels["text"].tolist() == ["SELU", "ELU, CELU", "ReLU, Leaky ReLU"]  # CELU(α=1) = ELU

@@ -47,10 +47,22 @@ def test_changing_elu_alpha_changes_charts_and_facts(app):
     assert "ELU (α=2)" in spec  # the legend names the new α
 
 
-def test_moment_sliders_update_facts(app):
-    before = _facts(app)
+def _gaussian(at):
+    return at.dataframe[1].value.to_csv()
+
+
+def test_moment_sliders_update_the_gaussian_table_only(app):
+    before, facts = _gaussian(app), _facts(app)
     app.slider(key="act_mu").set_value(1.0).run()
-    assert not app.exception and _facts(app) != before
+    assert not app.exception and _gaussian(app) != before
+    assert "N(1, 1²)" in _gaussian(app)
+    assert _facts(app) == facts  # the facts, the chart and the verdict are about N(0, 1) whatever μ, σ
+
+
+def test_custom_constants_at_the_papers_values_to_four_decimals_still_keep_the_fixed_point(app):
+    app.radio(key="act_selu_mode").set_value("custom").run()  # the sliders start at α, λ rounded to 1e-4
+    assert not app.exception
+    assert any("Only SELU" in s.value for s in app.success)
 
 
 def test_custom_selu_constants_lose_the_fixed_point(app):

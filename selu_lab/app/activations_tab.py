@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
 from selu_lab.activations import NAMES, SELU_ALPHA, SELU_SCALE, SPECS, Activation, get_activation
 from selu_lab.app import guide, links
 from selu_lab.charts.activations import activation_charts, moments_chart
-from selu_lab.facts import curves_frame, facts_frame
+from selu_lab.facts import N01_TOLERANCE, curves_frame, facts_frame
 
 FUNCS = links.Setting("act_funcs", ("selu", "elu"), "multi", options=NAMES,
                       labels=tuple(SPECS[n].label for n in NAMES))
@@ -63,22 +66,38 @@ def _parameter_controls(selected: list[str]) -> dict[str, Activation]:
     return {name: get_activation(name, **params.get(name, {})) for name in selected}
 
 
-def _facts_table(facts: pd.DataFrame, mu: float, sigma: float) -> None:
+def _number(value: float) -> str:
+    """Six decimals, or ±∞."""
+    return f"{value:.6f}" if math.isfinite(value) else ("−∞" if value < 0 else "∞")
+
+
+def _facts_table(facts: pd.DataFrame) -> None:
     shown = pd.DataFrame({
         "function": facts["function"],
-        "lim x→−∞": facts["limit_minus_inf"],
-        "minimum": [f"{m:.4f} at x={x:.4f}" if attained else f"{m:.4f} (approached)"
+        "lim x→−∞": [_number(v) for v in facts["limit_minus_inf"]],
+        "minimum": [f"{_number(m)} at x = {x:.4f}" if attained else f"{_number(m)} (approached)"
                     for m, x, attained in zip(facts["minimum"], facts["argmin"],
                                               facts["minimum_attained"], strict=True)],
         "f′(0⁻)": facts["derivative_left_at_0"],
         "f′(0⁺)": facts["derivative_right_at_0"],
-        f"E[f(z)], z~N({mu:g}, {sigma:g}²)": facts["mean"],
-        "Var[f(z)]": facts["var"],
-        "keeps N(0,1) at mean 0, var 1": facts["maps_N01_to_N01"],
+        "E[f(z)], z ~ N(0, 1)": facts["mean_N01"],
+        "Var[f(z)]": facts["var_N01"],
+        "keeps mean 0, variance 1": facts["maps_N01_to_N01"],
     })
-    config = {c: st.column_config.NumberColumn(format="%.6f")
-              for c in shown.columns if shown[c].dtype.kind == "f"}
-    config["keeps N(0,1) at mean 0, var 1"] = st.column_config.CheckboxColumn()
+    config: dict[str, Any] = {c: st.column_config.NumberColumn(format="%.6f")
+                              for c in shown.columns if shown[c].dtype.kind == "f"}
+    config["function"] = st.column_config.TextColumn(width="medium")
+    config["keeps mean 0, variance 1"] = st.column_config.CheckboxColumn(
+        help=f"E[f(z)] within {N01_TOLERANCE:g} of 0 and Var[f(z)] within {N01_TOLERANCE:g} of 1 "
+             "for z ~ N(0, 1)")
+    st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
+
+
+def _gaussian_table(facts: pd.DataFrame, mu: float, sigma: float) -> None:
+    shown = pd.DataFrame({"function": facts["function"], f"E[f(z)], z ~ N({mu:g}, {sigma:g}²)": facts["mean"],
+                          "Var[f(z)]": facts["var"]})
+    config: dict[str, Any] = {c: st.column_config.NumberColumn(format="%.6f") for c in shown.columns[1:]}
+    config["function"] = st.column_config.TextColumn(width="medium")
     st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
 
 
@@ -98,13 +117,8 @@ def render() -> None:
                "Derivatives are closed forms; at a kink the chart shows the left derivative.")
 
     st.markdown("#### Facts")
-    c1, c2 = st.columns(2)
-    with c1:
-        mu = links.slider(MU, "Input mean μ", step=0.1)
-    with c2:
-        sigma = links.slider(SIGMA, "Input std σ", step=0.1)
-    facts = _facts(tup, mu, sigma)
-    _facts_table(facts, mu, sigma)
+    facts = _facts(tup, 0.0, 1.0)
+    _facts_table(facts)
     keepers = facts.loc[facts["maps_N01_to_N01"], "function"].tolist()
     left, right = st.columns([3, 2], vertical_alignment="center")
     with left:
@@ -118,6 +132,16 @@ def render() -> None:
                        "(SELU with the paper's α, λ does).")
         st.caption("The other functions move the mean away from 0 or shrink the variance, "
                    "so each further layer drifts further from the target.")
+
+    st.markdown("#### Any Gaussian through one activation")
+    st.caption("z ~ N(μ, σ²) in, the mean and variance of f(z) out: one step of the map that the "
+               "Self-normalisation tab iterates layer after layer.")
+    c1, c2 = st.columns(2)
+    with c1:
+        mu = links.slider(MU, "Input mean μ", step=0.1)
+    with c2:
+        sigma = links.slider(SIGMA, "Input std σ", step=0.1)
+    _gaussian_table(_facts(tup, mu, sigma), mu, sigma)
 
     st.markdown("#### ELU vs SELU")
     guide.render_comparison()

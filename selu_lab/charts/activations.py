@@ -30,10 +30,36 @@ def activation_charts(curves: pd.DataFrame, height: int = 320) -> dict:
 
 
 def moments_chart(facts: pd.DataFrame, height: int = 320) -> dict:
-    """Where z ~ N(0, 1) lands: (E[f(z)], Var[f(z)]) per function, with the target (0, 1) marked."""
+    """Where z ~ N(0, 1) lands: (E[f(z)], Var[f(z)]) per function, with the target (0, 1) marked.
+
+    Functions whose points (nearly) coincide share one label, e.g. "ELU, CELU" for α = 1,
+    instead of printing their names over each other.
+    """
     functions = functions_of(facts)
-    return with_data(_moments_template(tuple(n for _, n in functions), height), {"facts": facts},
-                     tuple(f for f, _ in functions))
+    return with_data(_moments_template(tuple(n for _, n in functions), height),
+                     {"facts": facts, "labels": point_labels(facts)}, tuple(f for f, _ in functions))
+
+
+LABEL_SPAN = (0.03, 0.06)  # points closer than this in (mean, variance) share a label (~ its height)
+
+
+def point_labels(facts: pd.DataFrame) -> pd.DataFrame:
+    """One label per group of nearby points: at the group's first point, in its colour, names joined."""
+    groups: list[list[int]] = []
+    for i, (m, v) in enumerate(zip(facts["mean_N01"], facts["var_N01"], strict=True)):
+        for group in groups:
+            m0, v0 = facts["mean_N01"].iloc[group[0]], facts["var_N01"].iloc[group[0]]
+            if abs(m - m0) < LABEL_SPAN[0] and abs(v - v0) < LABEL_SPAN[1]:
+                group.append(i)
+                break
+        else:
+            groups.append([i])
+    return pd.DataFrame({
+        "mean_N01": [facts["mean_N01"].iloc[g[0]] for g in groups],
+        "var_N01": [facts["var_N01"].iloc[g[0]] for g in groups],
+        "function": [facts["function"].iloc[g[0]] for g in groups],
+        "text": [", ".join(facts["function"].iloc[g]) for g in groups],
+    })
 
 
 @cached_template
@@ -79,7 +105,10 @@ def _moments_template(functions: tuple[str, ...], height: int) -> alt.LayerChart
         color=color,
         tooltip=[alt.Tooltip("function:N"), alt.Tooltip("mean_N01:Q", title="mean", format=".6f"),
                  alt.Tooltip("var_N01:Q", title="variance", format=".6f")])
-    labels = points.mark_text(align="left", dx=10, fontSize=13).encode(text="function:N")
+    labels = alt.Chart(alt.NamedData("labels")).mark_text(align="left", dx=10, fontSize=13).encode(
+        x=alt.X("mean_N01:Q", scale=alt.Scale(domain=[-0.1, 0.5], clamp=True)),
+        y=alt.Y("var_N01:Q", scale=alt.Scale(domain=[0.0, 1.3], clamp=True)),
+        color=color, text="text:N")
     cross = alt.Chart(target).mark_point(shape="cross", size=500, color="black", strokeWidth=2).encode(
         x="mean:Q", y="var:Q", tooltip=["label:N"])
     return alt.layer(cross, points, labels).properties(
