@@ -1057,8 +1057,12 @@ def reading(result: StudyResult) -> str:
         winners[d] = best
         lr_note = f" (rate {_fmt_lr(best.lr)})" if sweep else ""
         margin = f" (next: {label[ok[1].strategy]}, {ok[1].final_loss:.3g})" if len(ok) > 1 else ""
-        clauses.append(f"at depth {d} {label[best.strategy]}{lr_note} reached the lowest training loss, "
-                       f"{best.final_loss:.3g}{margin}")
+        if len(by_depth[d]) == 1:  # nothing to compare with
+            clauses.append(f"at depth {d} {label[best.strategy]}{lr_note} reached a training loss of "
+                           f"{best.final_loss:.3g}")
+        else:
+            clauses.append(f"at depth {d} {label[best.strategy]}{lr_note} reached the lowest training loss, "
+                           f"{best.final_loss:.3g}{margin}")
     parts.append("; ".join(clauses) + ". ")
 
     # diverged, unstable and stalled runs (every run: in a sweep, at which rates)
@@ -1137,7 +1141,7 @@ def reading(result: StudyResult) -> str:
                      f"the activation variance ranged: {'; '.join(descr)}. ")
 
     # compare with the paper's Figure 1 (the SNN reaches the lowest training loss at every depth)
-    if "selu" in cfg.strategies and winners:
+    if "selu" in cfg.strategies and len(cfg.strategies) > 1 and winners:
         selu_wins = sorted(d for d, r in winners.items() if r.strategy == "selu")
         if len(selu_wins) == len(depths):
             parts.append("This agrees with the paper's Figure 1, where the SNN trains best at every depth.")

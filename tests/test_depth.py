@@ -437,3 +437,9 @@ def test_long_curves_are_thinned_below_the_altair_row_limit():
 def count_layers(net: nn.Module, kind: type[nn.Module] | tuple[type[nn.Module], ...]) -> int:
     """How many sub-modules of ``net`` are instances of ``kind``."""
     return sum(isinstance(m, kind) for m in net.modules())
+
+
+def test_one_strategy_gets_no_comparison_in_the_reading(data):
+    text = D.reading(D.run_study(tiny(), data))
+    assert "reached a training loss of" in text
+    assert "lowest" not in text and "Figure 1" not in text  # nothing to compare it with

@@ -499,7 +499,7 @@ def _why(study: Study, new: Study | None) -> None:
         quantity = links.select(HEATMAP, "Heatmap of")
     run = runs[i]
     st.caption(f"Statistics of each hidden layer on the training mini-batch, at initialisation (step 0) and "
-               f"every {result.config.every} steps; the gradient norm is that of each layer's weights. "
+               f"{_every(result.config.every)}; the gradient norm is that of each layer's weights. "
                "Self-normalisation holds where the variance heatmap stays white (variance 1) while the "
                "weights move; red means growing, blue vanishing activations.")
     heat = _spec("heatmap", study.id, quantity, 0.0, False, i, result)
@@ -535,3 +535,7 @@ def render() -> None:
     _notices(st_state)
     _live_section(st_state)
     _results(st_state, new)
+
+
+def _every(steps: int) -> str:
+    return "after every step" if steps == 1 else f"every {steps} steps"
