@@ -29,7 +29,9 @@ from selu_lab.history import Run
 KIND = "depth"
 STATE_KEY = "ds_state"
 POLL_SECONDS = 1.0
-SPEED_TTL = 15 * 60  # re-probe the machine's speed at most every 15 minutes
+# re-probe the machine's speed at most every 2 minutes: a probe taken while other processes kept
+# the CPU busy can be 10× too slow (OpenMP threads spin), and that estimate should not outlive the load
+SPEED_TTL = 2 * 60
 SUBSETS = (1_000, 5_000, 10_000, 60_000)
 STRATEGY_LABELS = tuple(depth.STRATEGIES[s].label for s in depth.STRATEGY_NAMES)
 _DEFAULT = depth.StudyConfig()
