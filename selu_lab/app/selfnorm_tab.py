@@ -27,7 +27,7 @@ from selu_lab.activations import NAMES, SPECS, get_activation
 from selu_lab.app import links
 from selu_lab.app.formatting import format_duration
 from selu_lab.charts import selfnorm as charts
-from selu_lab.inits import INITS
+from selu_lab.inits import INITS, SHORT_LABELS
 
 CONFIRM_SECONDS = 3.0
 STORE_ENTRIES = 256
@@ -194,20 +194,25 @@ def _mirror_table(table: pd.DataFrame) -> None:
         st.query_params[CONFIGS.key] = text
 
 
+DROPOUT_LABELS = {"none": "none", "alpha": "AlphaDropout", "standard": "Dropout"}
+
+
 def _table_editor() -> pd.DataFrame:
     base = _initial_table()
     edited = st.data_editor(
         base, key=EDITOR_KEY, num_rows="dynamic", hide_index=True, width="stretch",
         column_config={
             "name": st.column_config.TextColumn("name", help="Rename freely; empty = automatic"),
-            "activation": st.column_config.SelectboxColumn("activation", options=list(NAMES), required=True),
+            "activation": st.column_config.SelectboxColumn("activation", options=list(NAMES), required=True,
+                                                           format_func=lambda n: SPECS[n].label),
             "alpha": st.column_config.NumberColumn(
                 "α", format="%.4f", help="ELU/CELU/SELU α or Leaky ReLU slope; empty = default"),
             "scale": st.column_config.NumberColumn("λ", format="%.4f", help="SELU's λ; empty = default"),
-            "init": st.column_config.SelectboxColumn("init", options=list(INITS), required=True,
-                                                     help="; ".join(f"{k}: {v}" for k, v in INITS.items())),
+            "init": st.column_config.SelectboxColumn(
+                "init", options=list(INITS), required=True, format_func=lambda n: SHORT_LABELS[n],
+                help="; ".join(f"{SHORT_LABELS[k]}: {v}" for k, v in INITS.items())),
             "dropout": st.column_config.SelectboxColumn("dropout", options=list(selfnorm.DROPOUTS),
-                                                        required=True),
+                                                        required=True, format_func=DROPOUT_LABELS.get),
             "rate": st.column_config.NumberColumn("rate", min_value=0.0, max_value=0.3, step=0.01,
                                                   format="%.2f"),
         })
@@ -325,7 +330,8 @@ def _stacks_section() -> dict[str, selfnorm.StackConfig]:
     for err in errors:
         st.error(f"Cannot use {err}")
     if not configs:
-        st.info("Add at least one configuration to the table.")
+        st.info("Fix the rows above, or press Reset." if errors
+                else "Add at least one configuration to the table.")
         return configs
     results = run_configs(configs, key="sn_stacks")
     if not results:
@@ -335,10 +341,11 @@ def _stacks_section() -> dict[str, selfnorm.StackConfig]:
     analytic = {n: _analytic(configs[n]) for n in results} if v["analytic"] else None
     st.vega_lite_chart(charts.stack_charts(layers, analytic, colors, log_var=v["log_var"]))
     summary = selfnorm.summary_table(layers)
+    summary["in_band_from"] = ["never" if pd.isna(v) else f"{int(v)}" for v in summary["in_band_from"]]
     st.dataframe(summary, hide_index=True, width="stretch", column_config={
         "last_mean": st.column_config.NumberColumn(f"mean at layer {v['depth']}", format="%.4f"),
         "last_var": st.column_config.NumberColumn(f"variance at layer {v['depth']}", format="%.4g"),
-        "in_band_from": st.column_config.NumberColumn("in the band from layer", format="%d"),
+        "in_band_from": st.column_config.TextColumn("in the band from layer"),
         "self_normalising": st.column_config.CheckboxColumn("ends in the band"),
         "grad_ratio": st.column_config.NumberColumn("‖∇W₁‖ / ‖∇W_last‖", format="%.3g"),
         "saturation": st.column_config.NumberColumn("saturated (mean)", format="percent"),
