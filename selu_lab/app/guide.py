@@ -42,7 +42,7 @@ That promise only holds when you keep its assumptions:
 
 1. **Deep stacks without normalisation layers.** SELU pays off when the network is deep (tens of layers)
    and you do not want BatchNorm (small batches, batch-size-dependent behaviour, inference cost).
-   In a shallow CNN like the seed's, SELU, ELU and ReLU all train well.
+   In a shallow CNN like the assignment's (the Train tab's), SELU, ELU and ReLU all train well.
 2. **LeCun-normal init.** Weights ~ N(0, 1/fan_in) and zero bias (`kaiming_normal_(w,
    nonlinearity='linear')`). PyTorch's `calculate_gain('selu')` is 3/4, which shrinks the variance
    every layer: do not use it for self-normalising nets.

@@ -73,6 +73,9 @@ STANDARDIZE = links.Setting("tr_standardize", _SEED.standardize, "bool")
 
 SETTINGS = (ACTIVATION, INIT, RECIPE, SUBSET, SEED, EPOCHS, BATCH, LR, OPTIMIZER, SCHEDULE, DROPOUT,
             DROPOUT_RATE, STANDARDIZE)
+# settings whose values users see by their labels (in the runs table and the overrides note)
+LABELLED = {"init": INIT, "optimizer": OPTIMIZER, "schedule": SCHEDULE, "dropout": DROPOUT}
+METRICS_FIRST = ("run", "status", "test accuracy", "final train loss", "time (s)", "images/s")
 # TrainConfig field -> the widget that overrides the recipe's value
 RECIPE_FIELDS: dict[str, links.Setting] = {
     "init": INIT, "epochs": EPOCHS, "batch_size": BATCH, "lr": LR, "optimizer": OPTIMIZER,
@@ -252,11 +255,17 @@ def _controls() -> dict[str, Any]:
     return v
 
 
+def _shown(name: str, value: Any) -> str:
+    """A setting's value as the widgets show it."""
+    if name in LABELLED:
+        return LABELLED[name].label_of(value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def _overrides_note(values: dict[str, Any]) -> None:
     """Say which settings differ from the chosen recipe (such runs are labelled 'custom')."""
     base = trainer.recipe_config(values["recipe"])
-    changed = [f"{name.replace('_', ' ')} {values[name]:g}" if isinstance(values[name], float)
-               else f"{name.replace('_', ' ')} {values[name]}"
+    changed = [f"{name.replace('_', ' ')} {_shown(name, values[name])}"
                for name in RECIPE_FIELDS if getattr(base, name) != values[name]]
     if changed:
         st.caption(f"Overrides of the {values['recipe']} recipe: {', '.join(changed)}; "
@@ -427,6 +436,9 @@ def _history(st_state: TabState, new_ids: list[str]) -> None:
             st.caption("◆ The assignment's reported epoch losses (seed recipe, SELU, all 60 000 images), "
                        "shown beside seed-recipe runs; runs on fewer images are not expected to match them.")
         table = history.table(selected)
+        for name, setting in LABELLED.items():
+            table[name] = [setting.label_of(v) if v in setting.options else v for v in table[name]]
+        table = table[[*METRICS_FIRST, *(c for c in table.columns if c not in METRICS_FIRST)]]
         st.dataframe(table, hide_index=True, width="stretch", column_config={
             "lr": st.column_config.NumberColumn(format="%g"),
             "final train loss": st.column_config.NumberColumn(format="%.4f"),
@@ -513,9 +525,10 @@ def _downloads(run: Run) -> None:
 # --- the tab ---------------------------------------------------------------------------------
 def render() -> None:
     """Draw the tab."""
-    st.subheader("Train the seed's CNN on MNIST")
-    st.caption("conv 32 → conv 64 → fc 128 → fc 10, trained on your choice of activation, init and "
-               "recipe. The loss chart updates live; runs keep going while you use the other tabs.")
+    st.subheader("Train the assignment's CNN on MNIST")
+    st.caption("The *seed* is the assignment's original script: its CNN (conv 32 → conv 64 → fc 128 → fc 10) "
+               "is trained here with your choice of activation, init and recipe, and its settings are the "
+               "*seed* recipe. The loss chart updates live; runs keep going while you use the other tabs.")
     st_state = state()
     try:
         session_worker = worker()
