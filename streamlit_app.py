@@ -23,6 +23,10 @@ TABS = {
     "Guide": ("selu_lab.app.guide", "guide_"),
 }
 
+# side-by-side charts have fixed widths (their panels share a hover): on a narrow screen they scroll
+# sideways instead of being cut off
+st.html("<style>[data-testid='stVegaLiteChart'] { max-width: 100%; overflow-x: auto; }</style>")
+
 st.title("selu_lab")
 st.caption("ELU and SELU activations, self-normalising networks (Klambauer et al. 2017) and a "
            "CNN you can train on MNIST, all on your CPU.")

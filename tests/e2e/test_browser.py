@@ -80,3 +80,20 @@ def test_self_normalisation_view_draws_its_curves(server, page):
     # four default configurations, each a mean and a variance curve
     assert lines >= 8, f"expected the configurations' mean and variance curves, found {lines} long paths"
     assert_no_exception(page)
+
+
+def test_wide_charts_scroll_inside_the_page_on_a_narrow_screen(server, browser):
+    page = browser.new_page(viewport={"width": 900, "height": 1000})
+    try:
+        open_tab(page, server, "Self-normalisation")
+        page.wait_for_timeout(1500)
+        main = page.locator('[data-testid="stMainBlockContainer"]').bounding_box()
+        charts = page.locator('[data-testid="stVegaLiteChart"]')
+        assert charts.count() >= 2
+        for i in range(charts.count()):
+            box = charts.nth(i).bounding_box()
+            assert box["x"] + box["width"] <= main["x"] + main["width"] + 1, f"chart {i} runs off the page"
+        wide = charts.first.evaluate("el => el.scrollWidth > el.clientWidth")  # the mean/variance pair
+        assert wide and charts.first.evaluate("el => getComputedStyle(el).overflowX") == "auto"
+    finally:
+        page.close()
