@@ -9,6 +9,7 @@ test leaves it idle. Training data are a small synthetic MNIST (learnable bars).
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -120,6 +121,16 @@ def test_a_tiny_run_finishes_and_lands_in_the_history(app):
     assert "Confusion matrix" in specs and "Accuracy per digit" in specs
     assert "assignment reference" not in specs  # only beside seed-recipe runs
     assert "Train on MNIST" in [t.label for t in app.tabs]
+    assert table["init"].iloc[0] == "PyTorch default" and list(table.columns[2:4]) == [
+        "test accuracy", "final train loss"]  # labels, and the metrics first
+    # the download caption gives a call that loads this run's weights as they are offered
+    call = re.search(r'load_weights\("(selu_lab_run1_selu_weights\.pt)", (TrainConfig\(.*?\))\)',
+                     texts(app, "caption"))
+    assert call, texts(app, "caption")
+    from selu_lab.train import TrainConfig, load_weights
+
+    model = load_weights(run.result.save_weights(), eval(call.group(2), {"TrainConfig": TrainConfig}))
+    assert torch.equal(model.state_dict()["fc2.weight"], run.result.state_dict["fc2.weight"])
     # a second run reuses the MNIST tensors already loaded in this process
     app.button(key="tr_start").click().run()
     second = only_job(app)

@@ -505,7 +505,8 @@ def _gallery(run: Run) -> None:
 
 def _downloads(run: Run) -> None:
     result = run.result
-    stem = f"selu_lab_{run.id}_{run.activation}"
+    number = run.name.split(" ", 1)[0].lstrip("#")
+    stem = f"selu_lab_run{number if number.isdigit() else run.id}_{run.activation}"
     files = [("Weights (.pt)", "save_weights", "weights.pt", "application/octet-stream"),
              ("Metrics (CSV)", "metrics_csv", "metrics.csv", "text/csv"),
              ("Batch losses (CSV)", "batch_losses_csv", "batch_losses.csv", "text/csv")]
@@ -518,8 +519,18 @@ def _downloads(run: Run) -> None:
         # the bytes are made only when clicked (a callable), never on every rerun
         col.download_button(label, data=make, file_name=f"{stem}_{suffix}", mime=mime, on_click="ignore",
                             key=f"tr_dl_{suffix}_{run.id}", icon=":material/download:")
-    d[-1].caption("Load the weights with `selu_lab.train.load_weights(path, config)`; "
+    d[-1].caption(f"Load the weights in Python with `from selu_lab.train import TrainConfig, load_weights`, "
+                  f"then `load_weights(\"{stem}_weights.pt\", {_model_config(run.settings)})`; "
                   "the metrics CSV has one row per completed epoch.")
+
+
+def _model_config(settings: dict[str, Any]) -> str:
+    """The ``TrainConfig(...)`` that rebuilds this run's CNN: the fields the network depends on."""
+    default = trainer.TrainConfig()
+    fields = ("activation", "alpha", "scale", "dropout", "dropout_rate", "standardize")
+    args = ", ".join(f"{f}={settings[f]!r}" for f in fields
+                     if f in settings and settings[f] != getattr(default, f))
+    return f"TrainConfig({args})"
 
 
 # --- the tab ---------------------------------------------------------------------------------
