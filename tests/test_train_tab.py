@@ -301,6 +301,14 @@ def test_divergence_and_crashes_show_messages(app, monkeypatch):
     assert [r.status for r in tab_state(app).history.runs] == ["diverged"]
 
 
+def test_a_bad_value_in_a_fast_recipe_link_falls_back_to_the_recipes_value(synthetic):
+    at = open_app(tr_recipe="fast", tr_init="he")  # the URL wants the label, "He"
+    assert at.selectbox(key="tr_init").value == "lecun"  # the fast recipe's init, not the seed's
+    notices = "\n".join(w.value for w in at.warning)
+    assert "tr_init=he" in notices and "using the default (LeCun)" in notices
+    assert "Overrides" not in texts(at, "caption")  # still the fast recipe, not 'custom'
+
+
 def test_fast_recipe_link_fills_in_the_recipe_values(synthetic):
     at = open_app(tr_recipe="fast", tr_epochs=1)
     assert at.radio(key="tr_recipe").value == "fast"

@@ -12,7 +12,7 @@ into a visible notice (the widget then starts from its default).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,11 +109,14 @@ def check_unknown_keys(prefixes: Sequence[str], extra_keys: Sequence[str] = ()) 
     _add_notices([f"unknown setting `{k}` ignored" for k in unknown])
 
 
-def check_url(settings: Iterable[Setting], scope: str) -> None:
+def check_url(settings: Iterable[Setting], scope: str, defaults: Mapping[str, Any] | None = None) -> None:
     """The first time a tab renders in a session, note every URL value of its that will be ignored.
 
     ``scope`` is the tab's key prefix; keys with that prefix that are not settings are unknown.
+    ``defaults`` (by key) names what replaces a bad value where that is not the setting's own
+    default (e.g. the chosen recipe's value).
     """
+    defaults = defaults or {}
     checked = st.session_state.setdefault(CHECKED_KEY, set())
     if scope in checked:
         return
@@ -129,7 +132,7 @@ def check_url(settings: Iterable[Setting], scope: str) -> None:
         elif not known[key].accepts(raw):
             shown = ", ".join(raw)[:40]
             notices.append(f"`{key}={shown}` is not {known[key].describe()}; "
-                           f"using the default ({_fmt(known[key], known[key].default)})")
+                           f"using the default ({_fmt(known[key], defaults.get(key, known[key].default))})")
     _add_notices(notices)
 
 

@@ -195,13 +195,22 @@ def _apply_recipe(recipe: str, only_missing_from_url: bool = False) -> None:
     """Set the override widgets to the recipe's values (on first load: only those the URL lacks)."""
     config = trainer.recipe_config(recipe)
     for name, setting in RECIPE_FIELDS.items():
-        if only_missing_from_url and setting.key in st.query_params:
+        if only_missing_from_url and setting.accepts(st.query_params.get_all(setting.key)):
             continue
         st.session_state[setting.key] = getattr(config, name)
 
 
 def _on_recipe_change() -> None:
     _apply_recipe(st.session_state[RECIPE.key])
+
+
+def link_defaults() -> dict[str, Any]:
+    """What replaces a bad link value of a recipe setting: the linked recipe's value, not the seed's."""
+    recipe = st.query_params.get(RECIPE.key, RECIPE.default)
+    if recipe not in trainer.RECIPES:
+        return {}
+    config = trainer.recipe_config(recipe)
+    return {setting.key: getattr(config, name) for name, setting in RECIPE_FIELDS.items()}
 
 
 def _first_load() -> None:
