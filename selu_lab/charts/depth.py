@@ -57,12 +57,16 @@ def thin_curves(curves: pd.DataFrame, max_points: int = MAX_POINTS) -> pd.DataFr
 
 
 def loss_small_multiples(curves: pd.DataFrame, diverged: pd.DataFrame | None = None, *,
-                         log_y: bool = False, title: str = "Training loss", width: int = 230,
+                         log_y: bool = False, title: str = "Training loss", width: int | None = None,
                          height: int = 200) -> alt.FacetChart:
     """Figure 1 of the paper: one panel per depth, training loss against step, one line per strategy.
 
-    Diverged runs end in a cross at their last finite loss (the tooltip gives the step).
+    Diverged runs end in a cross at their last finite loss (the tooltip gives the step). ``width``
+    of a panel: by default the panels share ~900 px (between 200 and 420 px each).
     """
+    if width is None:
+        n_panels = max(1, curves["depth"].nunique()) if not curves.empty else 1
+        width = max(200, min(420, 900 // n_panels - 40))
     data = thin_curves(curves)[["depth", "label", "lr", "step", "loss"]].assign(kind="curve")
     if diverged is not None and not diverged.empty:
         marks = diverged[["depth", "label", "lr", "step", "loss"]].assign(kind="diverged")
