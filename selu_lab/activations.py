@@ -84,7 +84,7 @@ class Activation:
         spec = self.spec
         parts = []
         if self.alpha is not None and not math.isclose(self.alpha, spec.default_alpha or 0.0):
-            parts.append(f"α={self.alpha:g}")
+            parts.append(f"slope={self.alpha:g}" if self.name == "leaky_relu" else f"α={self.alpha:g}")
         if self.scale is not None and not math.isclose(self.scale, spec.default_scale or 0.0):
             parts.append(f"λ={self.scale:g}")
         return f"{spec.label} ({', '.join(parts)})" if parts else spec.label

@@ -101,3 +101,17 @@ def test_coinciding_points_share_one_label():
     facts = facts_frame([get_activation(n) for n in ("selu", "elu", "celu", "relu", "leaky_relu")])
     labels = point_labels(facts)
     assert labels["text"].tolist() == ["SELU", "ELU, CELU", "ReLU, Leaky ReLU"]  # CELU(α=1) = ELU
+
+
+def test_the_moments_chart_widens_its_axes_to_hold_every_point():
+    from selu_lab.charts.activations import moments_chart
+    from selu_lab.facts import facts_frame
+
+    facts = facts_frame([get_activation("selu", alpha=2.7421, scale=1.0507)])  # mean −0.27, var 1.68
+    spec = moments_chart(facts)
+    x = spec["layer"][1]["encoding"]["x"]["scale"]["domain"]
+    y = spec["layer"][1]["encoding"]["y"]["scale"]["domain"]
+    assert x[0] <= facts["mean_N01"].iloc[0] and y[1] >= facts["var_N01"].iloc[0]
+    assert moments_chart(facts_frame([get_activation("selu")]))["layer"][1]["encoding"]["x"]["scale"][
+        "domain"] == [-0.1, 0.5]  # the usual view is unchanged
+    assert get_activation("leaky_relu", alpha=0.2).label == "Leaky ReLU (slope=0.2)"

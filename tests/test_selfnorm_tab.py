@@ -124,7 +124,9 @@ def test_solver_errors_and_adding_the_solution():
     assert not at.exception
     names = list(summary(at)["configuration"])
     assert len(names) == 2 and names[1].startswith("SELU α=")
-    assert float(alpha) == pytest.approx(tab._solve(0.2, 1.5, "random", 0.0)[0].alpha, abs=1e-9)
+    exact = tab._solve(0.2, 1.5, "random", 0.0)[0].alpha
+    assert float(alpha) == pytest.approx(exact, abs=1e-6)  # the metric: six decimals
+    assert f"α = {exact!r}" in "\n".join(c.value for c in at.caption)  # the caption: every digit
 
 
 def test_bad_link_values_give_a_notice_not_an_exception():

@@ -101,6 +101,7 @@ def test_a_tiny_run_finishes_and_lands_in_the_history(app):
     assert job.kind == train_tab.KIND and job.meta.subset == 1000 and job.meta.epochs == 2
     assert job.label == "#1 SELU · custom · 1k×2"  # epochs overridden: no longer the seed recipe
     assert app.button(key="tr_stop")  # the live section is up while it runs
+    assert "Queued next" not in texts(app, "caption")  # starting or running, a lone run is not queued
     assert job.wait(30), job.snapshot()
     app.run()
     assert not app.exception, app.exception

@@ -68,7 +68,7 @@ def _parameter_controls(selected: list[str]) -> dict[str, Activation]:
 
 def _number(value: float) -> str:
     """Six decimals, or ±∞."""
-    return f"{value:.6f}" if math.isfinite(value) else ("−∞" if value < 0 else "∞")
+    return f"{value:.6f}" if math.isfinite(value) else ("-∞" if value < 0 else "∞")
 
 
 def _facts_table(facts: pd.DataFrame) -> None:
@@ -130,8 +130,12 @@ def render() -> None:
         else:
             st.warning("None of the selected functions maps N(0, 1) to mean 0, variance 1 "
                        "(SELU with the paper's α, λ does).")
-        st.caption("The other functions move the mean away from 0 or shrink the variance, "
-                   "so each further layer drifts further from the target.")
+        if keepers:
+            st.caption("The other functions move the mean away from 0 or change the variance, "
+                       "so each further layer drifts further from the target.")
+        else:
+            st.caption("Each of them moves the mean away from 0 or changes the variance, so a deep stack "
+                       "drifts away from mean 0, variance 1 (the Self-normalisation tab shows where to).")
 
     st.markdown("#### Any Gaussian through one activation")
     st.caption("z ~ N(μ, σ²) in, the mean and variance of f(z) out: one step of the map that the "

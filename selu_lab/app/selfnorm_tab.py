@@ -294,7 +294,7 @@ def _shared_controls() -> dict[str, Any]:
         std = links.number(IN_STD, "Input std σ_in", step=0.5, format="%g")
     with c[5]:
         seed = links.number(SEED, "Seed", step=1, help="Weights, inputs and dropout masks")
-    d = st.columns([1, 1, 1, 3])
+    d = st.columns([1.4, 1.4, 1.4, 1.8])  # room for the toggles' labels down to ~900 px
     with d[0]:
         grad = links.toggle(GRAD, "Gradient pass", help=(
             f"One backward pass of a random readout on {selfnorm.AUTO_GRAD_BATCH} rows (fewer if they would "
@@ -426,11 +426,12 @@ def _solver_section(width: int) -> None:
         st.error(f"No solution: {exc}")
         return
     m = st.columns(4)
-    m[0].metric("α", f"{params.alpha:.10f}")
-    m[1].metric("λ", f"{params.scale:.10f}")
+    m[0].metric("α", f"{params.alpha:.6f}")  # six decimals fit a narrow column; full precision below
+    m[1].metric("λ", f"{params.scale:.6f}")
     m[2].metric("AlphaDropout a", f"{a:.6f}")
     m[3].metric("AlphaDropout b", f"{b:.6f}")
-    st.caption(f"AlphaDropout: output = a·(x·d + α′(1 − d)) + b with α′ = −λα = "
+    st.caption(f"Full precision: α = {params.alpha!r}, λ = {params.scale!r}, a = {a!r}, b = {b!r}. "
+               f"AlphaDropout: output = a·(x·d + α′(1 − d)) + b with α′ = −λα = "
                f"{params.alpha_prime:.6f} and d ~ Bernoulli(1 − rate); a and b keep mean {mean:g} and "
                f"variance {var:g}.")
     verify = selfnorm.with_selu_parameters(

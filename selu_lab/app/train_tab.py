@@ -358,12 +358,16 @@ def _live() -> None:
                     "it starts when that one ends.")
         else:
             st.info("Starting…")
-    _run_buttons(st_state)
+    _run_buttons(st_state, starting=current is None)
 
 
-def _run_buttons(st_state: TabState) -> None:
-    """Stop, and this session's queue: inside the polling fragment, so that they follow the runs."""
+def _run_buttons(st_state: TabState, starting: bool) -> None:
+    """Stop, and this session's queue: inside the polling fragment, so that they follow the runs.
+
+    ``starting``: no run of this session trains yet, so the first queued one is the one starting."""
     queued = [st_state.runs[job_id].name for job_id, job in st_state.jobs.items() if job.status == "queued"]
+    if starting:
+        queued = queued[1:]
     cols = st.columns([1, 1, 4])
     cols[0].button("Stop", key="tr_stop", on_click=_stop_current, width="stretch", icon=":material/stop:",
                    help="Ends the run within one batch and keeps what it produced, marked stopped")
@@ -400,6 +404,8 @@ def _current_run(job: jobs.Job, run: Run) -> None:
             f"elapsed {format_duration(p['elapsed'])} · ETA {format_duration(p['eta'])}"))
     if job.stop_requested:
         st.caption("Stopping after this batch (a last evaluation on the test set follows)…")
+    if p["step"] == 0:
+        return  # no point yet: an empty chart would show a lone "0.000000" tick
     cached = _live_spec(run)
     st.vega_lite_chart(cached, width="stretch")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import altair as alt
@@ -36,8 +37,18 @@ def moments_chart(facts: pd.DataFrame, height: int = 320) -> dict:
     instead of printing their names over each other.
     """
     functions = functions_of(facts)
-    return with_data(_moments_template(tuple(n for _, n in functions), height),
+    return with_data(_moments_template(tuple(n for _, n in functions), height, *_moment_domains(facts)),
                      {"facts": facts, "labels": point_labels(facts)}, tuple(f for f, _ in functions))
+
+
+def _moment_domains(facts: pd.DataFrame) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Axis ranges that hold every point: at least mean −0.1…0.5 and variance 0…1.3, widened in
+    steps of 0.1 (e.g. for SELU with a custom α) so that no point is drawn at the edge instead."""
+    means, variances = facts["mean_N01"].dropna(), facts["var_N01"].dropna()
+    lo = min(-0.1, math.floor((means.min() - 0.05) * 10) / 10) if len(means) else -0.1
+    hi = max(0.5, math.ceil((means.max() + 0.05) * 10) / 10) if len(means) else 0.5
+    top = max(1.3, math.ceil(variances.max() * 1.1 * 10) / 10) if len(variances) else 1.3
+    return (lo, hi), (0.0, top)
 
 
 LABEL_SPAN = (0.03, 0.06)  # points closer than this in (mean, variance) share a label (~ its height)
@@ -93,21 +104,22 @@ def _activation_template(functions: tuple[str, ...], height: int) -> alt.HConcat
 
 
 @cached_template
-def _moments_template(functions: tuple[str, ...], height: int) -> alt.LayerChart:
+def _moments_template(functions: tuple[str, ...], height: int, x_domain: tuple[float, float],
+                      y_domain: tuple[float, float]) -> alt.LayerChart:
     facts = alt.NamedData("facts")
     target = pd.DataFrame({"mean": [0.0], "var": [1.0], "label": ["target: mean 0, var 1"]})
     color = alt.Color("function:N", scale=color_scale(functions), legend=None)
     points = alt.Chart(facts).mark_point(filled=True, size=160).encode(
         x=alt.X("mean_N01:Q", title="E[f(z)] for z ~ N(0, 1)",
-                scale=alt.Scale(domain=[-0.1, 0.5], clamp=True)),
+                scale=alt.Scale(domain=list(x_domain))),
         y=alt.Y("var_N01:Q", title="Var[f(z)] for z ~ N(0, 1)",
-                scale=alt.Scale(domain=[0.0, 1.3], clamp=True)),
+                scale=alt.Scale(domain=list(y_domain))),
         color=color,
         tooltip=[alt.Tooltip("function:N"), alt.Tooltip("mean_N01:Q", title="mean", format=".6f"),
                  alt.Tooltip("var_N01:Q", title="variance", format=".6f")])
     labels = alt.Chart(alt.NamedData("labels")).mark_text(align="left", dx=10, fontSize=13).encode(
-        x=alt.X("mean_N01:Q", scale=alt.Scale(domain=[-0.1, 0.5], clamp=True)),
-        y=alt.Y("var_N01:Q", scale=alt.Scale(domain=[0.0, 1.3], clamp=True)),
+        x=alt.X("mean_N01:Q", scale=alt.Scale(domain=list(x_domain))),
+        y=alt.Y("var_N01:Q", scale=alt.Scale(domain=list(y_domain))),
         color=color, text="text:N")
     cross = alt.Chart(target).mark_point(shape="cross", size=500, color="black", strokeWidth=2).encode(
         x="mean:Q", y="var:Q", tooltip=["label:N"])
