@@ -229,12 +229,12 @@ def harvest(st_state: TabState) -> Study | None:
 # --- controls --------------------------------------------------------------------------------
 def _controls() -> dict[str, Any]:
     v: dict[str, Any] = {}
-    c = st.columns([1.1, 2.2, 1.6, 1.0])
+    c = st.columns([1.0, 4.1, 1.6, 0.9])  # the strategies' five chips need the room
     with c[0]:
         v["arch"] = links.radio(ARCH, "Architecture", help=(
             "- **dense net**: *depth* hidden layers of *width* units on standardised pixels, then a "
             "linear 10-way output (the paper's Figure 1 setting)\n"
-            "- **plain CNN**: the seed's two-stage CNN with extra 3×3 convolutions (same padding, no "
+            "- **plain CNN**: the assignment's two-stage CNN with extra 3×3 convolutions (same padding, no "
             "residual connections) in each stage; *depth* counts the convolutions"))
     with c[1]:
         v["strategies"] = links.multiselect(STRATEGIES, "Strategies", help=(
@@ -250,7 +250,7 @@ def _controls() -> dict[str, Any]:
             v["channels"] = CHANNELS.default
         else:
             v["channels"] = links.number(CHANNELS, "Channels (first stage)", step=4,
-                                         help="The second stage has twice as many; the seed has 32")
+                                         help="The second stage has twice as many; the assignment's has 32")
             v["width"] = WIDTH.default
     t = st.columns([1, 1, 1.3, 1, 1])
     with t[0]:
