@@ -41,7 +41,7 @@ for tab, (label, (path, prefix)) in zip(tabs, TABS.items(), strict=True):
         try:
             module = importlib.import_module(path)
             links.check_url(getattr(module, "SETTINGS", ()), scope=prefix,
-                            defaults=getattr(module, "link_defaults", dict)())
+                            defaults=getattr(module, "link_defaults", None))
             module.render()
         except Exception as exc:  # a bad setting must give a message, never a traceback
             logging.getLogger("selu_lab").exception("tab %s failed", label)

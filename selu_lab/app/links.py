@@ -12,7 +12,7 @@ into a visible notice (the widget then starts from its default).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,14 +109,14 @@ def check_unknown_keys(prefixes: Sequence[str], extra_keys: Sequence[str] = ()) 
     _add_notices([f"unknown setting `{k}` ignored" for k in unknown])
 
 
-def check_url(settings: Iterable[Setting], scope: str, defaults: Mapping[str, Any] | None = None) -> None:
+def check_url(settings: Iterable[Setting], scope: str,
+              defaults: Callable[[], Mapping[str, Any]] | None = None) -> None:
     """The first time a tab renders in a session, note every URL value of its that will be ignored.
 
     ``scope`` is the tab's key prefix; keys with that prefix that are not settings are unknown.
-    ``defaults`` (by key) names what replaces a bad value where that is not the setting's own
-    default (e.g. the chosen recipe's value).
+    ``defaults()`` (by key) names what replaces a bad value where that is not the setting's own
+    default (e.g. the chosen recipe's value); it is called only when there is a bad value.
     """
-    defaults = defaults or {}
     checked = st.session_state.setdefault(CHECKED_KEY, set())
     if scope in checked:
         return
@@ -131,8 +131,9 @@ def check_url(settings: Iterable[Setting], scope: str, defaults: Mapping[str, An
             notices.append(f"unknown setting `{key}` ignored")
         elif not known[key].accepts(raw):
             shown = ", ".join(raw)[:40]
+            fallback = (defaults() if defaults else {}).get(key, known[key].default)
             notices.append(f"`{key}={shown}` is not {known[key].describe()}; "
-                           f"using the default ({_fmt(known[key], defaults.get(key, known[key].default))})")
+                           f"using the default ({format_value(known[key], fallback)})")
     _add_notices(notices)
 
 
@@ -154,7 +155,8 @@ def show_notices() -> None:
             st.rerun()
 
 
-def _fmt(s: Setting, value: Any) -> str:
+def format_value(s: Setting, value: Any) -> str:
+    """A setting's value as its widget shows it (labels for choices, numbers with %g)."""
     if s.kind == "multi":
         return ", ".join(s.label_of(v) for v in value) or "none"
     if s.kind == "choice":

@@ -73,14 +73,14 @@ STANDARDIZE = links.Setting("tr_standardize", _SEED.standardize, "bool")
 
 SETTINGS = (ACTIVATION, INIT, RECIPE, SUBSET, SEED, EPOCHS, BATCH, LR, OPTIMIZER, SCHEDULE, DROPOUT,
             DROPOUT_RATE, STANDARDIZE)
-# settings whose values users see by their labels (in the runs table and the overrides note)
-LABELLED = {"init": INIT, "optimizer": OPTIMIZER, "schedule": SCHEDULE, "dropout": DROPOUT}
 METRICS_FIRST = ("run", "status", "test accuracy", "final train loss", "time (s)", "images/s")
 # TrainConfig field -> the widget that overrides the recipe's value
 RECIPE_FIELDS: dict[str, links.Setting] = {
     "init": INIT, "epochs": EPOCHS, "batch_size": BATCH, "lr": LR, "optimizer": OPTIMIZER,
     "schedule": SCHEDULE, "dropout": DROPOUT, "dropout_rate": DROPOUT_RATE, "standardize": STANDARDIZE,
 }
+# the runs table shows these settings by their labels (init, optimizer, schedule, dropout)
+LABELLED = {name: setting for name, setting in RECIPE_FIELDS.items() if setting.labels}
 
 
 @dataclass
@@ -193,11 +193,16 @@ def harvest(st_state: TabState, session_worker: jobs.Worker | None = None) -> li
 # --- controls ------------------------------------------------------------------------
 def _apply_recipe(recipe: str, only_missing_from_url: bool = False) -> None:
     """Set the override widgets to the recipe's values (on first load: only those the URL lacks)."""
-    config = trainer.recipe_config(recipe)
-    for name, setting in RECIPE_FIELDS.items():
+    for setting, value in _recipe_values(recipe):
         if only_missing_from_url and setting.accepts(st.query_params.get_all(setting.key)):
             continue
-        st.session_state[setting.key] = getattr(config, name)
+        st.session_state[setting.key] = value
+
+
+def _recipe_values(recipe: str) -> list[tuple[links.Setting, Any]]:
+    """Each override widget with the named recipe's value for it."""
+    config = trainer.recipe_config(recipe)
+    return [(setting, getattr(config, name)) for name, setting in RECIPE_FIELDS.items()]
 
 
 def _on_recipe_change() -> None:
@@ -209,8 +214,7 @@ def link_defaults() -> dict[str, Any]:
     recipe = st.query_params.get(RECIPE.key, RECIPE.default)
     if recipe not in trainer.RECIPES:
         return {}
-    config = trainer.recipe_config(recipe)
-    return {setting.key: getattr(config, name) for name, setting in RECIPE_FIELDS.items()}
+    return {setting.key: value for setting, value in _recipe_values(recipe)}
 
 
 def _first_load() -> None:
@@ -264,18 +268,11 @@ def _controls() -> dict[str, Any]:
     return v
 
 
-def _shown(name: str, value: Any) -> str:
-    """A setting's value as the widgets show it."""
-    if name in LABELLED:
-        return LABELLED[name].label_of(value)
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
 def _overrides_note(values: dict[str, Any]) -> None:
     """Say which settings differ from the chosen recipe (such runs are labelled 'custom')."""
     base = trainer.recipe_config(values["recipe"])
-    changed = [f"{name.replace('_', ' ')} {_shown(name, values[name])}"
-               for name in RECIPE_FIELDS if getattr(base, name) != values[name]]
+    changed = [f"{name.replace('_', ' ')} {links.format_value(setting, values[name])}"
+               for name, setting in RECIPE_FIELDS.items() if getattr(base, name) != values[name]]
     if changed:
         st.caption(f"Overrides of the {values['recipe']} recipe: {', '.join(changed)}; "
                    "runs with these settings are labelled *custom*.")
