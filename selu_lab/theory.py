@@ -396,6 +396,10 @@ def solve_selu_parameters(mean: float = 0.0, var: float = 1.0, *, weights: str =
         raise ValueError("target mean and variance must be finite numbers")
     if var <= 0:
         raise ValueError(f"target variance must be > 0, got {var:g}")
+    beyond = ValueError(f"target (mean {mean:g}, variance {var:g}) is beyond what double precision "
+                        "resolves; use a variance between 1e-12 and 1e12 and |mean| below 1e6")
+    if not (1e-12 <= var <= 1e12 and abs(mean) < 1e6):
+        raise beyond
     m, v = _preactivation(mean, var, weights)
     with np.errstate(all="ignore"):  # overflow and underflow are reported below, in one line
         t = _terms(np.float64(m), np.float64(v), 1.0)
@@ -403,10 +407,8 @@ def solve_selu_parameters(mean: float = 0.0, var: float = 1.0, *, weights: str =
     big_b = float(t.p_neg - t.e1)  # E[(1 − e^z)·1{z≤0}] > 0
     big_c = float(t.e2 - 2.0 * t.e1 + t.p_neg)  # E[(e^z − 1)²·1{z≤0}]
     z2 = float(t.z2)
-    if not (1e-12 <= var <= 1e12 and abs(mean) < 1e6 and big_b > 0
-            and all(math.isfinite(x) for x in (big_a, big_b, big_c, z2))):
-        raise ValueError(f"target (mean {mean:g}, variance {var:g}) is beyond what double precision "
-                         "resolves; use a variance between 1e-12 and 1e12 and |mean| below 1e6")
+    if not (big_b > 0 and all(math.isfinite(x) for x in (big_a, big_b, big_c, z2))):
+        raise beyond
     rho = mean / math.sqrt(var)
 
     def mean_unit(alpha: float) -> float:  # μ̃/λ
